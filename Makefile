@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# A trial keeps its generated secret key under ./var/; production passes SECRET_KEY instead.
+ifeq ($(strip $(SECRET_KEY)),)
+export SECRET_KEY_FILE ?= $(CURDIR)/var/secret_key
+endif
+
+.PHONY: run test install serve clean
+
+install: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+var/secret_key:
+	mkdir -p var
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+# The embedded default: SQLite, in-process pipeline, plain HTTP on loopback (so cookies
+# cannot be Secure-only here).
+run: install var/secret_key
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py bootstrap
+	@echo "Serving on http://127.0.0.1:$(PORT)/demo/  (health: /healthz, admin: /admin/)"
+	COOKIE_SECURE=$${COOKIE_SECURE:-false} PUBLIC_URL=$${PUBLIC_URL:-http://127.0.0.1:$(PORT)} \
+	  $(BIN)/gunicorn consentry.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
+
+test: install var/secret_key
+	scripts/test
+
+clean:
+	rm -rf $(VENV) var

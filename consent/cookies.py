@@ -1,0 +1,133 @@
+"""The only code that writes or expires cookies on public responses.
+
+A view hands its response and its Decision to `apply`; a visitor's explicit choice is written
+by `choice_write`. Both mark what they wrote on the response, and the safety-net middleware
+strips anything else.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from http.cookies import Morsel
+
+from django.conf import settings
+from django.core import signing
+from django.http import HttpResponseBase
+
+from consent import registry
+from consent.gate import Browser, Choice, Decision, StoredChoice
+
+# Attribute on a response: cookie keys the gate wrote or expired for it.
+MARK = "_consentry_cookies"
+
+
+def _mark(response: HttpResponseBase, key: str) -> None:
+    marked: set[str] = getattr(response, MARK, set())
+    marked.add(key)
+    setattr(response, MARK, marked)
+
+
+def permitted_keys(response: HttpResponseBase) -> set[str]:
+    return set(getattr(response, MARK, set()))
+
+
+def _write(
+    response: HttpResponseBase, spec: registry.CookieSpec, value: str, *, issued_at: int
+) -> None:
+    # The expiry is fixed at first issue: re-writing a cookie never extends its life.
+    expires_at = issued_at + spec.max_age
+    remaining = expires_at - int(time.time())
+    if remaining <= 0:
+        return
+    # Django derives the Expires attribute from max_age, so both say the same first expiry.
+    response.set_cookie(
+        spec.name,
+        value,
+        max_age=remaining,
+        domain=settings.COOKIE_DOMAIN,
+        secure=settings.COOKIE_SECURE,
+        httponly=spec.http_only,
+        samesite=settings.COOKIE_SAMESITE,
+    )
+    _mark(response, spec.name)
+
+
+def _expire(response: HttpResponseBase, name: str) -> None:
+    response.delete_cookie(name, samesite=settings.COOKIE_SAMESITE)
+    _mark(response, name)
+    if settings.COOKIE_DOMAIN:
+        # A cookie set with a Domain attribute only goes away with the same attribute; the
+        # response holds one morsel per key, so the domain twin gets a key of its own.
+        twin: Morsel[str] = Morsel()
+        twin.set(name, "", '""')
+        twin.update(
+            {
+                "expires": "Thu, 01 Jan 1970 00:00:00 GMT",
+                "max-age": "0",
+                "path": "/",
+                "domain": settings.COOKIE_DOMAIN,
+            }
+        )
+        key = f"{name}@{settings.COOKIE_DOMAIN}"
+        response.cookies[key] = twin
+        _mark(response, key)
+
+
+def device_cookie_value(device_id: str, issued_at: int) -> str:
+    return signing.Signer(salt=registry.DEVICE.salt).sign(f"{device_id}.{issued_at}")
+
+
+def apply(response: HttpResponseBase, decision: Decision, *, device_id: str | None = None) -> None:
+    """Write exactly what the decision permits and expire what it forbids.
+
+    `device_id` is the device this response should remember; it is written only when the
+    decision permits storing. (Mautic's legacy cookies are expired by the middleware, on
+    every public response.)
+    """
+    browser = decision.browser
+    if decision.store and device_id is not None:
+        current = browser.device
+        if current is None or current.device_id != device_id:
+            now = int(time.time())
+            _write(response, registry.DEVICE, device_cookie_value(device_id, now), issued_at=now)
+    if decision.clear:
+        for name in browser.present & registry.TRACKING_COOKIES:
+            _expire(response, name)
+
+
+def legacy_expire(response: HttpResponseBase, present: set[str] | frozenset[str]) -> None:
+    """Expire Mautic's cookies (mtc_id, mautic_device_id, …) that the request carried."""
+    for name in sorted(present & registry.LEGACY_COOKIES):
+        _expire(response, name)
+
+
+def choice_write(
+    response: HttpResponseBase, browser: Browser, *, choice: Choice, notice_version: str
+) -> StoredChoice:
+    """Remember the visitor's explicit choice on their browser (strictly necessary).
+
+    The browser key survives a change of mind, so every record of this browser's choices can
+    be tied together as proof; the first issue time survives too, so the cookie is never renewed.
+    """
+    now = int(time.time())
+    previous = browser.choice
+    stored = StoredChoice(
+        choice=choice,
+        notice_version=notice_version,
+        chosen_at=now,
+        issued_at=previous.issued_at if previous else now,
+        browser_key=previous.browser_key if previous else secrets.token_hex(16),
+    )
+    value = signing.dumps(
+        {
+            "s": stored.choice.value,
+            "v": stored.notice_version,
+            "t": stored.chosen_at,
+            "i": stored.issued_at,
+            "k": stored.browser_key,
+        },
+        salt=registry.CONSENT.salt,
+    )
+    _write(response, registry.CONSENT, value, issued_at=stored.issued_at)
+    return stored

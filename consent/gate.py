@@ -1,0 +1,257 @@
+"""The consent gate: one function decides, for every request, what may be stored on the
+device and whether a hit may be tied to a person.
+
+Rules, strongest first (DESIGN.md):
+ 1. unsubscribe-type surfaces: no tracking cookies, ever; expire any present;
+ 2. tracking mode off: count nothing, store nothing;
+ 3. the contact is on Do-Not-Contact and DNC_REVOKES_TRACKING: refused;
+ 4. the browser's explicit choice (the signed consent cookie);
+ 5. Sec-GPC: 1 / DNT: 1 (each switchable): refused;
+ 6. mode always: permit;
+ 7. otherwise: anonymous counting only. A contact's recorded consent, reached through a signed
+    email token, lets the hit be identified but never stored on the device: the token proves who
+    received the email, not who is clicking.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core import signing
+from django.http import HttpRequest
+
+from consent import registry
+
+if TYPE_CHECKING:
+    from contacts.models import Contact
+
+# A cookie claiming to be issued further in the future than this is a forgery or a broken clock.
+_CLOCK_SKEW = 300
+
+
+class Mode(enum.StrEnum):
+    OFF = "off"
+    ANONYMOUS = "anonymous"
+    CONSENT = "consent"
+    ALWAYS = "always"
+
+
+class Surface(enum.StrEnum):
+    PAGE = "page"  # mtc.js and POST /mtc/event
+    PIXEL = "pixel"  # /mtracking.gif
+    EMAIL_OPEN = "email_open"
+    EMAIL_CLICK = "email_click"
+    EMAIL_VIEW = "email_view"
+    UNSUBSCRIBE = "unsubscribe"
+    RESUBSCRIBE = "resubscribe"
+    FORM = "form"
+    FOCUS = "focus"
+    ASSET = "asset"
+    LANDING = "landing"
+    CHOICES = "choices"  # the visitor's privacy-choices page
+
+    @property
+    def no_tracking(self) -> bool:
+        """Surfaces that never track and expire any tracking cookie present."""
+        return self in _NO_TRACKING
+
+    @property
+    def may_store(self) -> bool:
+        """Surfaces where a device cookie may be written at all."""
+        return self not in _NEVER_STORE
+
+
+_NO_TRACKING = frozenset({Surface.UNSUBSCRIBE, Surface.RESUBSCRIBE, Surface.EMAIL_VIEW})
+# An email client is not the browser the visitor consented in; the choices page only shows.
+_NEVER_STORE = _NO_TRACKING | {Surface.EMAIL_OPEN, Surface.CHOICES}
+
+
+class Choice(enum.StrEnum):
+    GRANTED = "g"
+    REFUSED = "r"
+    OBJECTED = "o"  # refuses even anonymous counting (the right to object)
+
+
+class Reason(enum.StrEnum):
+    SURFACE = "surface_no_tracking"
+    MODE_OFF = "mode_off"
+    DNC = "do_not_contact"
+    OBJECTED = "objected"
+    REFUSED = "refused"
+    GRANTED = "granted"
+    GPC = "gpc"
+    DNT = "dnt"
+    MODE_ALWAYS = "mode_always"
+    MODE_ANONYMOUS = "mode_anonymous"
+    CONTACT_CONSENT = "contact_consent"
+    NO_CHOICE = "no_choice"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChoice:
+    """The browser's explicit choice, read from a consent cookie whose signature checked out."""
+
+    choice: Choice
+    notice_version: str
+    chosen_at: int
+    issued_at: int
+    browser_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDevice:
+    device_id: str
+    issued_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Browser:
+    """What the request's cookies say, after signature checks. Forged values read as absent."""
+
+    choice: StoredChoice | None
+    device: StoredDevice | None
+    # Names of registry and legacy cookies the request carried, valid or not.
+    present: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    surface: Surface
+    store: bool  # may write the device cookie
+    identify: bool  # may tie the hit to a contact
+    count: bool  # may count the hit anonymously
+    clear: bool  # must expire tracking cookies present
+    reason: Reason
+    browser: Browser
+
+    @property
+    def device_id(self) -> str | None:
+        """The verified device id, only when the hit may be identified through it."""
+        if self.identify and self.store and self.browser.device is not None:
+            return self.browser.device.device_id
+        return None
+
+    @property
+    def choice(self) -> Choice | None:
+        return self.browser.choice.choice if self.browser.choice else None
+
+
+def _fresh(issued_at: int, spec: registry.CookieSpec, now: int) -> bool:
+    return issued_at - _CLOCK_SKEW <= now < issued_at + spec.max_age
+
+
+def read_choice(value: str | None, now: int) -> StoredChoice | None:
+    if not value:
+        return None
+    try:
+        data = signing.loads(value, salt=registry.CONSENT.salt)
+        stored = StoredChoice(
+            choice=Choice(data["s"]),
+            notice_version=str(data["v"]),
+            chosen_at=int(data["t"]),
+            issued_at=int(data["i"]),
+            browser_key=str(data["k"]),
+        )
+    except (signing.BadSignature, KeyError, ValueError, TypeError):
+        return None
+    return stored if _fresh(stored.issued_at, registry.CONSENT, now) else None
+
+
+def read_device(value: str | None, now: int) -> StoredDevice | None:
+    if not value:
+        return None
+    try:
+        raw = signing.Signer(salt=registry.DEVICE.salt).unsign(value)
+        device_id, issued = raw.rsplit(".", 1)
+        stored = StoredDevice(device_id=device_id, issued_at=int(issued))
+    except (signing.BadSignature, ValueError):
+        return None
+    if not device_id:
+        return None
+    return stored if _fresh(stored.issued_at, registry.DEVICE, now) else None
+
+
+def read_browser(request: HttpRequest) -> Browser:
+    cookies = request.COOKIES
+    now = int(time.time())
+    present = frozenset(
+        name for name in cookies if name in registry.BY_NAME or name in registry.LEGACY_COOKIES
+    )
+    return Browser(
+        choice=read_choice(cookies.get(registry.CONSENT.name), now),
+        device=read_device(cookies.get(registry.DEVICE.name), now),
+        present=present,
+    )
+
+
+def _header_on(request: HttpRequest, name: str) -> bool:
+    return str(request.META.get(name, "")).strip() == "1"
+
+
+def decide(
+    request: HttpRequest,
+    *,
+    surface: Surface,
+    contact: Contact | None = None,
+    page_gpc: bool = False,
+) -> Decision:
+    """Decide what this request may store and whether its hit may be tied to a person.
+
+    `contact` is the person an email token or form names; `page_gpc` is the page's own
+    navigator.globalPrivacyControl, which can only make the answer more private.
+    """
+    browser = read_browser(request)
+    mode = Mode(settings.TRACKING_MODE)
+
+    def verdict(
+        reason: Reason, *, store: bool = False, identify: bool = False, count: bool = True
+    ) -> Decision:
+        store = store and surface.may_store
+        return Decision(
+            surface=surface,
+            store=store,
+            identify=identify,
+            count=count,
+            clear=not store,
+            reason=reason,
+            browser=browser,
+        )
+
+    if surface.no_tracking:
+        return verdict(Reason.SURFACE, count=False)
+    if mode is Mode.OFF:
+        return verdict(Reason.MODE_OFF, count=False)
+    if contact is not None and settings.DNC_REVOKES_TRACKING:
+        from contacts.selectors import contact_is_dnc
+
+        if contact_is_dnc(contact=contact):
+            return verdict(Reason.DNC)
+
+    choice = browser.choice.choice if browser.choice else None
+    if choice is Choice.OBJECTED:
+        return verdict(Reason.OBJECTED, count=False)
+    if choice is Choice.REFUSED:
+        return verdict(Reason.REFUSED)
+    if choice is Choice.GRANTED:
+        if mode is Mode.ANONYMOUS:
+            return verdict(Reason.MODE_ANONYMOUS)
+        return verdict(Reason.GRANTED, store=True, identify=True)
+
+    if settings.HONOR_GPC and (page_gpc or _header_on(request, "HTTP_SEC_GPC")):
+        return verdict(Reason.GPC)
+    if settings.HONOR_DNT and _header_on(request, "HTTP_DNT"):
+        return verdict(Reason.DNT)
+    if mode is Mode.ALWAYS:
+        return verdict(Reason.MODE_ALWAYS, store=True, identify=True)
+    if mode is Mode.ANONYMOUS:
+        return verdict(Reason.MODE_ANONYMOUS)
+    if contact is not None:
+        from consent.selectors import consent_state
+
+        if consent_state(contact=contact, purpose="tracking") == "grant":
+            return verdict(Reason.CONTACT_CONSENT, identify=True)
+    return verdict(Reason.NO_CHOICE)

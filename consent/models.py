@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.db import models
+
+
+class AppendOnlyError(Exception):
+    """Consent records are proof: they are appended, never changed or deleted."""
+
+
+class ConsentRecordQuerySet(models.QuerySet["ConsentRecord"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("consent records cannot be updated")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError("consent records cannot be deleted")
+
+
+class Purpose(models.TextChoices):
+    TRACKING = "tracking", "Tracking"
+    EMAIL = "email", "Email"
+
+
+class Action(models.TextChoices):
+    GRANT = "grant", "Granted"
+    WITHDRAW = "withdraw", "Withdrawn"
+    # Objects even to anonymous counting (GDPR Art. 21).
+    OBJECT = "object", "Objected"
+
+
+class ConsentRecord(models.Model):
+    """One choice, as it was made. The current state is the newest record."""
+
+    contact = models.ForeignKey(
+        "contacts.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="consent_records",
+    )
+    # A one-way key of the browser's consent cookie, to prove a browser's choice without
+    # holding anything that identifies the browser elsewhere.
+    browser_key = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    source = models.CharField(max_length=32)
+    notice_version = models.CharField(max_length=32, blank=True, default="")
+    ip_masked = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = ConsentRecordQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["contact", "purpose", "-created_at"])]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.action} via {self.source}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("consent records cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("consent records cannot be deleted")

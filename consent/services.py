@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+
+from consent.cookies import choice_write
+from consent.gate import Choice, read_browser
+from consent.ip import masked_client_ip
+from consent.models import Action, ConsentRecord, Purpose
+
+if TYPE_CHECKING:
+    from contacts.models import Contact
+
+
+def browser_key_hash(browser_key: str) -> str:
+    """One-way: the record proves a browser's choice; the log cannot be used to find it."""
+    return hashlib.blake2b(
+        browser_key.encode(), key=settings.SECRET_KEY.encode()[:64], digest_size=16
+    ).hexdigest()
+
+
+def consent_record(
+    *,
+    purpose: str,
+    action: str,
+    source: str,
+    contact: Contact | None = None,
+    browser_key: str = "",
+    notice_version: str | None = None,
+    ip_masked: str | None = None,
+) -> ConsentRecord:
+    if purpose not in Purpose.values:
+        raise ValueError(f"unknown consent purpose {purpose!r}")
+    if action not in Action.values:
+        raise ValueError(f"unknown consent action {action!r}")
+    if contact is None and not browser_key:
+        raise ValueError("a consent record names a contact, a browser, or both")
+    return ConsentRecord.objects.create(
+        contact=contact,
+        browser_key=browser_key_hash(browser_key) if browser_key else "",
+        purpose=purpose,
+        action=action,
+        source=source,
+        notice_version=notice_version or settings.CONSENT_NOTICE_VERSION,
+        ip_masked=ip_masked,
+    )
+
+
+def consent_grant(
+    *,
+    contact: Contact | None = None,
+    purpose: str = Purpose.TRACKING,
+    source: str,
+    browser_key: str = "",
+    notice_version: str | None = None,
+    ip_masked: str | None = None,
+) -> ConsentRecord:
+    return consent_record(
+        purpose=purpose,
+        action=Action.GRANT,
+        source=source,
+        contact=contact,
+        browser_key=browser_key,
+        notice_version=notice_version,
+        ip_masked=ip_masked,
+    )
+
+
+def consent_withdraw(
+    *,
+    contact: Contact | None = None,
+    purpose: str = Purpose.TRACKING,
+    source: str,
+    browser_key: str = "",
+    notice_version: str | None = None,
+    ip_masked: str | None = None,
+) -> ConsentRecord:
+    return consent_record(
+        purpose=purpose,
+        action=Action.WITHDRAW,
+        source=source,
+        contact=contact,
+        browser_key=browser_key,
+        notice_version=notice_version,
+        ip_masked=ip_masked,
+    )
+
+
+_CHOICE_ACTIONS = {
+    "g": Action.GRANT,
+    "r": Action.WITHDRAW,
+    "o": Action.OBJECT,
+}
+
+
+def choice_make(
+    *,
+    request: HttpRequest,
+    response: HttpResponseBase,
+    choice: Choice,
+    source: str,
+    contact: Contact | None = None,
+) -> ConsentRecord:
+    """A visitor's explicit tracking choice: remembered on their browser and recorded as proof."""
+    browser = read_browser(request)
+    stored = choice_write(
+        response, browser, choice=choice, notice_version=settings.CONSENT_NOTICE_VERSION
+    )
+    return consent_record(
+        purpose=Purpose.TRACKING,
+        action=_CHOICE_ACTIONS[choice.value],
+        source=source,
+        contact=contact,
+        browser_key=stored.browser_key,
+        notice_version=stored.notice_version,
+        ip_masked=masked_client_ip(request),
+    )

@@ -1,0 +1,102 @@
+"""Strict readers for settings that come from the environment.
+
+Every reader raises ImproperlyConfigured naming the variable when a value does not parse, so a
+typo stops start-up instead of silently becoming a default.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+class Env:
+    """Reads typed values from a mapping (os.environ by default)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self.environ = os.environ if environ is None else environ
+
+    def _raw(self, name: str) -> str | None:
+        value = self.environ.get(name)
+        if value is None or value.strip() == "":
+            file_name = self.environ.get(f"{name}_FILE")
+            if file_name:
+                try:
+                    return Path(file_name).read_text().strip()
+                except OSError as exc:
+                    raise ImproperlyConfigured(
+                        f"{name}_FILE: cannot read {file_name}: {exc}"
+                    ) from exc
+            return None
+        return value.strip()
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self._raw(name)
+        return default if value is None else value
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self._raw(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ImproperlyConfigured(f"{name}={value!r} is not a boolean; use true or false")
+
+    def number(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
+        if not minimum <= number <= maximum:
+            raise ImproperlyConfigured(f"{name}={number} is outside {minimum}..{maximum}")
+        return number
+
+    def choice(self, name: str, default: str, choices: Sequence[str]) -> str:
+        value = self._raw(name)
+        if value is None:
+            return default
+        if value.lower() not in choices:
+            raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}")
+        return value.lower()
+
+    def csv(self, name: str, default: Sequence[str] = ()) -> list[str]:
+        value = self._raw(name)
+        if value is None:
+            return list(default)
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def networks(self, name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        networks = []
+        for item in self.csv(name):
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ImproperlyConfigured(f"{name}: {item!r} is not an IP network") from None
+        return networks
+
+    def origins(self, name: str) -> list[str]:
+        origins = []
+        for item in self.csv(name):
+            parts = urlsplit(item)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ImproperlyConfigured(
+                    f"{name}: {item!r} is not an origin like https://example.com"
+                )
+            if parts.path not in ("", "/") or parts.query or parts.fragment:
+                raise ImproperlyConfigured(f"{name}: {item!r} must be an origin, without a path")
+            origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+        return origins

@@ -1,0 +1,225 @@
+"""Consentry's one settings module: every value comes from the environment, parsed strictly.
+
+The README's configuration table lists each variable; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from consentry.env import Env
+
+env = Env()
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Where the embedded default keeps its SQLite database, generated secret key and media.
+VAR_DIR = Path(env.text("VAR_DIR") or BASE_DIR / "var")
+
+# Django's debug mode; never on in production (it also allows a generated SECRET_KEY).
+DEBUG = env.flag("DEBUG", False)
+
+# Signs cookies, email tokens and sessions. With DEBUG off, start-up refuses to run without one.
+_secret = env.text("SECRET_KEY")
+if _secret is None:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY (or SECRET_KEY_FILE) is required when DEBUG is off; "
+            "`make run` generates one under ./var/ for a trial"
+        )
+    _key_file = VAR_DIR / "secret_key"
+    if not _key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        _key_file.write_text(secrets.token_urlsafe(50))
+        _key_file.chmod(0o600)
+    _secret = _key_file.read_text().strip()
+if len(_secret) < 32:
+    raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
+SECRET_KEY = _secret
+
+# Host names this server answers to.
+ALLOWED_HOSTS = env.csv("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+
+# The tracker's public base URL, used in emails and scripts (no trailing slash).
+PUBLIC_URL = (env.text("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+
+# The database; unset means SQLite under VAR_DIR (the embedded default).
+_database_url = env.text("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'consentry.sqlite3'}"
+try:
+    _db: dict[str, Any] = dict(
+        dj_database_url.parse(_database_url, conn_max_age=600, conn_health_checks=True)
+    )
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from exc
+if _db["ENGINE"] not in ("django.db.backends.postgresql", "django.db.backends.sqlite3"):
+    raise ImproperlyConfigured("DATABASE_URL must be postgres://… or sqlite:///…")
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite connections are cheap and not thread-safe to keep across gunicorn threads.
+    _db["CONN_MAX_AGE"] = 0
+    _db["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Redis for the event stream, Celery and rate limits; unset means the embedded in-process pipeline.
+REDIS_URL = env.text("REDIS_URL")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://"
+    )
+
+# off: count and store nothing; anonymous: cookieless counting only; consent: cookies only
+# after an explicit grant; always: legacy, for sites that gate the script behind their own CMP.
+TRACKING_MODE = env.choice("TRACKING_MODE", "consent", ("off", "anonymous", "consent", "always"))
+
+# Does a Do-Not-Contact entry also revoke tracking (cookies and identification)?
+DNC_REVOKES_TRACKING = env.flag("DNC_REVOKES_TRACKING", True)
+
+# Is the Sec-GPC: 1 header treated as a refusal?
+HONOR_GPC = env.flag("HONOR_GPC", True)
+
+# Is the DNT: 1 header treated as a refusal?
+HONOR_DNT = env.flag("HONOR_DNT", True)
+
+# Domain attribute of the tracker's cookies; unset means host-only cookies.
+COOKIE_DOMAIN = env.text("COOKIE_DOMAIN")
+
+# Are the tracker's cookies sent over HTTPS only?
+COOKIE_SECURE = env.flag("COOKIE_SECURE", True)
+
+# SameSite attribute of the tracker's cookies.
+_SAMESITE: dict[str, Literal["Lax", "Strict", "None"]] = {
+    "lax": "Lax",
+    "strict": "Strict",
+    "none": "None",
+}
+COOKIE_SAMESITE = _SAMESITE[env.choice("COOKIE_SAMESITE", "lax", tuple(_SAMESITE))]
+if COOKIE_SAMESITE == "None" and not COOKIE_SECURE:
+    raise ImproperlyConfigured("COOKIE_SAMESITE=none needs COOKIE_SECURE=true (browsers drop it)")
+
+# Reverse proxies (CIDRs) whose X-Forwarded-For is believed.
+TRUSTED_PROXIES = env.networks("TRUSTED_PROXIES")
+
+# How many trailing bytes of an IPv4 address are zeroed before anything is stored.
+IP_MASK_V4_BYTES = env.number("IP_MASK_V4_BYTES", 2, minimum=1, maximum=4)
+
+# How many trailing bits of an IPv6 address are zeroed before anything is stored.
+IP_MASK_V6_BITS = env.number("IP_MASK_V6_BITS", 80, minimum=8, maximum=128)
+
+# The version of the privacy notice that a consent given now refers to.
+CONSENT_NOTICE_VERSION = env.text("CONSENT_NOTICE_VERSION") or "1"
+
+# Origins allowed to embed the tracking script and forms (CORS), e.g. https://example.com.
+TRACKED_SITES = env.origins("TRACKED_SITES")
+
+# Days identified hits are kept before retention deletes them (about 25 months).
+RETENTION_DAYS = env.number("RETENTION_DAYS", 760, minimum=1, maximum=3650)
+
+# Log level of the application's own loggers.
+LOG_LEVEL = env.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error"))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "consentry",
+    "consent",
+    "contacts",
+    "tracker",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outermost of ours, so that it sees every cookie any later layer tried to write.
+    "consent.middleware.CookieGuardMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "consentry.urls"
+WSGI_APPLICATION = "consentry.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "media"
+
+# Operator sessions (admin) follow the tracker's cookie security.
+SESSION_COOKIE_SECURE = COOKIE_SECURE
+CSRF_COOKIE_SECURE = COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+# Without Redis, tasks run in-process so the embedded default needs nothing installed.
+CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        name: {"level": LOG_LEVEL.upper(), "propagate": True}
+        for name in ("consentry", "consent", "contacts", "tracker")
+    },
+}

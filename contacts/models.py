@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Contact(models.Model):
+    email = models.EmailField(max_length=254, blank=True, default="")
+    first_name = models.CharField(max_length=150, blank=True, default="")
+    last_name = models.CharField(max_length=150, blank=True, default="")
+    # Custom fields mapped from forms and the API: a flat map of alias -> value.
+    fields = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="contact_email_ci_unique",
+                condition=~models.Q(email=""),
+            )
+        ]
+        indexes = [models.Index(fields=["updated_at"])]
+
+    def __str__(self) -> str:
+        return self.email or f"anonymous contact {self.pk}"
+
+
+class Device(models.Model):
+    """A browser that was permitted to hold a device cookie.
+
+    `public_id` is the random value inside the signed cookie; the primary key never leaves
+    the server.
+    """
+
+    public_id = models.CharField(max_length=43, unique=True)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="devices"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"device {self.pk}"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    TRACKING = "tracking", "Tracking"
+
+
+class DncReason(models.TextChoices):
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Complained"
+    MANUAL = "manual", "Manual"
+
+
+class DoNotContact(models.Model):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="dnc_entries")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    reason = models.CharField(max_length=16, choices=DncReason.choices)
+    comment = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "channel"], name="dnc_one_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.reason}"

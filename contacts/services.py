@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from contacts.models import Channel, Contact, Device, DncReason, DoNotContact
+from contacts.selectors import contact_get_by_email
+
+_CONTACT_FIELDS = ("first_name", "last_name")
+
+
+def contact_upsert(*, email: str, fields: dict[str, Any] | None = None, **names: str) -> Contact:
+    """Create the contact for an email (matched case-insensitively) or update it."""
+    email = email.strip()
+    if not email:
+        raise ValueError("a contact needs an email to be upserted")
+    unknown = set(names) - set(_CONTACT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown contact fields: {', '.join(sorted(unknown))}")
+    for _attempt in range(2):
+        contact = contact_get_by_email(email=email)
+        if contact is None:
+            try:
+                with transaction.atomic():
+                    return Contact.objects.create(email=email, fields=fields or {}, **names)
+            except IntegrityError:
+                continue  # a concurrent request created it first: update that one
+        for name, value in names.items():
+            setattr(contact, name, value)
+        if fields:
+            contact.fields = {**contact.fields, **fields}
+        contact.save()
+        return contact
+    raise RuntimeError(f"could not upsert contact {email!r}")
+
+
+def device_create(*, contact: Contact | None = None) -> Device:
+    return Device.objects.create(public_id=secrets.token_urlsafe(24), contact=contact)
+
+
+def device_link(*, device: Device, contact: Contact) -> Device:
+    if device.contact_id != contact.pk:
+        device.contact = contact
+        device.save(update_fields=["contact"])
+    return device
+
+
+def dnc_add(
+    *,
+    contact: Contact,
+    channel: str = Channel.EMAIL,
+    reason: str = DncReason.MANUAL,
+    comment: str = "",
+) -> DoNotContact:
+    """Idempotent: a second add for the same channel keeps the first entry and its time."""
+    entry, _created = DoNotContact.objects.get_or_create(
+        contact=contact, channel=channel, defaults={"reason": reason, "comment": comment}
+    )
+    return entry
+
+
+def dnc_remove(*, contact: Contact, channel: str = Channel.EMAIL) -> bool:
+    deleted, _ = DoNotContact.objects.filter(contact=contact, channel=channel).delete()
+    return deleted > 0

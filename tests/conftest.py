@@ -1,0 +1,58 @@
+"""Shared fixtures. Tests that need a real service say so with a marker; without the
+service they are skipped with a loud reason, and under CI=true they fail instead."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Real password hashing is not what these tests are about.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests render templates without running collectstatic first.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+
+def _missing(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(f"!!! SKIPPED: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def _require_services(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing("this test needs PostgreSQL (set DATABASE_URL=postgres://…)")
+    if request.node.get_closest_marker("browser") and not CHROMIUM.exists():
+        _missing("this test needs Chromium at /usr/bin/chromium (apt-get install chromium)")
+
+
+@pytest.fixture
+def redis_client(request: pytest.FixtureRequest) -> Iterator[object]:
+    """The real Redis the settings point at, emptied before and after the test."""
+    from consentry.redis import get_redis
+
+    client = get_redis()
+    if client is None:
+        _missing("this test needs Redis (set REDIS_URL=redis://…)")
+        raise AssertionError  # unreachable: _missing raises
+    try:
+        client.ping()
+    except Exception as exc:
+        _missing(f"Redis at {settings.REDIS_URL} does not answer: {exc}")
+    client.flushdb()
+    yield client
+    client.flushdb()

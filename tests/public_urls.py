@@ -1,0 +1,33 @@
+"""Every public URL pattern, with a sample path to request it by. A test fails when a new
+pattern is added without a sample here, so no surface escapes the cookie checks."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from consent.middleware import is_public
+
+SAMPLES: dict[str, list[str]] = {
+    "healthz": ["/healthz"],
+    "demo": ["/demo/"],
+}
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry.name
+
+
+def public_patterns() -> list[tuple[str, str | None]]:
+    return [
+        (route, name)
+        for route, name in _walk(get_resolver().url_patterns)
+        if is_public("/" + route)
+    ]
+
+
+def sample_paths() -> list[str]:
+    return [path for paths in SAMPLES.values() for path in paths]
