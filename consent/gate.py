@@ -4,7 +4,8 @@ device and whether a hit may be tied to a person.
 Rules, strongest first (DESIGN.md):
  1. unsubscribe-type surfaces: no tracking cookies, ever; expire any present;
  2. tracking mode off: count nothing, store nothing;
- 3. the contact is on Do-Not-Contact and DNC_REVOKES_TRACKING: refused;
+ 3. the contact (named by the caller, or behind the browser's device cookie) is on
+    Do-Not-Contact and DNC_REVOKES_TRACKING: refused;
  4. the browser's explicit choice (the signed consent cookie);
  5. Sec-GPC: 1 / DNT: 1 (each switchable): refused;
  6. mode always: permit;
@@ -198,13 +199,16 @@ def decide(
     surface: Surface,
     contact: Contact | None = None,
     page_gpc: bool = False,
+    browser: Browser | None = None,
 ) -> Decision:
     """Decide what this request may store and whether its hit may be tied to a person.
 
     `contact` is the person an email token or form names; `page_gpc` is the page's own
-    navigator.globalPrivacyControl, which can only make the answer more private.
+    navigator.globalPrivacyControl, which can only make the answer more private; `browser`
+    replaces what the request's cookies say, after a choice made in this very request.
     """
-    browser = read_browser(request)
+    if browser is None:
+        browser = read_browser(request)
     mode = Mode(settings.TRACKING_MODE)
 
     def verdict(
@@ -225,10 +229,13 @@ def decide(
         return verdict(Reason.SURFACE, count=False)
     if mode is Mode.OFF:
         return verdict(Reason.MODE_OFF, count=False)
-    if contact is not None and settings.DNC_REVOKES_TRACKING:
-        from contacts.selectors import contact_is_dnc
+    if settings.DNC_REVOKES_TRACKING and (contact is not None or browser.device is not None):
+        from contacts.selectors import contact_is_dnc, device_is_dnc
 
-        if contact_is_dnc(contact=contact):
+        # Read fresh every time: a Do-Not-Contact added anywhere is honoured at once.
+        if (contact is not None and contact_is_dnc(contact=contact)) or (
+            browser.device is not None and device_is_dnc(public_id=browser.device.device_id)
+        ):
             return verdict(Reason.DNC)
 
     choice = browser.choice.choice if browser.choice else None

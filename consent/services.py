@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 from consent.cookies import choice_write
-from consent.gate import Choice, read_browser
+from consent.gate import Browser, Choice, read_browser
 from consent.ip import masked_client_ip
 from consent.models import Action, ConsentRecord, Purpose
 
@@ -103,13 +104,16 @@ def choice_make(
     choice: Choice,
     source: str,
     contact: Contact | None = None,
-) -> ConsentRecord:
-    """A visitor's explicit tracking choice: remembered on their browser and recorded as proof."""
+) -> tuple[Browser, ConsentRecord]:
+    """A visitor's explicit tracking choice: remembered on their browser and recorded as proof.
+
+    Returns the browser as it stands after the choice, for the gate to decide again under it.
+    """
     browser = read_browser(request)
     stored = choice_write(
         response, browser, choice=choice, notice_version=settings.CONSENT_NOTICE_VERSION
     )
-    return consent_record(
+    record = consent_record(
         purpose=Purpose.TRACKING,
         action=_CHOICE_ACTIONS[choice.value],
         source=source,
@@ -118,3 +122,4 @@ def choice_make(
         notice_version=stored.notice_version,
         ip_masked=masked_client_ip(request),
     )
+    return replace(browser, choice=stored), record

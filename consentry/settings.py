@@ -223,3 +223,10 @@ LOGGING = {
         for name in ("consentry", "consent", "contacts", "tracker")
     },
 }
+
+CELERY_BEAT_SCHEDULE = {
+    # The stream is drained continuously; each run takes what is there and stops.
+    "drain-events": {"task": "tracker.tasks.drain_events", "schedule": 1.0},
+    "rollup-days": {"task": "tracker.tasks.rollup_days", "schedule": 300.0},
+    "retention": {"task": "tracker.tasks.retention", "schedule": 3600.0},
+}

@@ -2,8 +2,12 @@ from django.contrib import admin
 from django.urls import path
 
 from consentry import views
+from tracker import views as tracker
 
 urlpatterns = [
+    path("mtc.js", tracker.script, name="mtc-js"),
+    path("mtc/event", tracker.event, name="mtc-event"),
+    path("mtracking.gif", tracker.pixel, name="mtc-pixel"),
     path("healthz", views.healthz, name="healthz"),
     path("demo/", views.demo, name="demo"),
     path("admin/", admin.site.urls),

@@ -11,6 +11,11 @@ def contact_is_dnc(*, contact: Contact, channel: str | None = None) -> bool:
     return entries.exists()
 
 
+def device_is_dnc(*, public_id: str) -> bool:
+    """Is the contact behind this device on Do-Not-Contact (any channel)? One indexed join."""
+    return DoNotContact.objects.filter(contact__devices__public_id=public_id).exists()
+
+
 def contact_get_by_email(*, email: str) -> Contact | None:
     return Contact.objects.filter(email__iexact=email.strip()).first()
 

@@ -8,6 +8,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from consent.middleware import is_public
 
 SAMPLES: dict[str, list[str]] = {
+    "mtc-js": ["/mtc.js"],
+    "mtc-event": ["/mtc/event"],
+    "mtc-pixel": ["/mtracking.gif", "/mtracking.gif?page_url=http://testserver/p"],
     "healthz": ["/healthz"],
     "demo": ["/demo/"],
 }

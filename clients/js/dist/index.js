@@ -1,0 +1,168 @@
+/*! @consentry/tracker | AGPL-3.0-or-later */
+
+// src/core.ts
+var host = globalThis;
+var RETRY_DELAY_MS = 1e3;
+function warn(message) {
+  if (host.console && host.console.warn) host.console.warn("[consentry] " + message);
+}
+function uuid() {
+  const crypto = host.crypto;
+  if (crypto && crypto.randomUUID) return crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  if (crypto && crypto.getRandomValues) {
+    crypto.getRandomValues(bytes);
+  } else {
+    for (let i = 0; i < 16; i++) bytes[i] = Math.random() * 256;
+  }
+  bytes[6] = bytes[6] & 15 | 64;
+  bytes[8] = bytes[8] & 63 | 128;
+  let out = "";
+  for (let i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += "-";
+    out += (bytes[i] + 256).toString(16).slice(1);
+  }
+  return out;
+}
+function pageContext(type) {
+  const doc = host.document || {};
+  const loc = host.location || {};
+  return {
+    type,
+    id: uuid(),
+    page_url: loc.href,
+    page_title: doc.title,
+    page_referrer: doc.referrer,
+    gpc: gpc()
+  };
+}
+function gpc() {
+  return (host.navigator || {}).globalPrivacyControl === true;
+}
+function toQuery(payload) {
+  const parts = [];
+  for (const key in payload) {
+    const value = payload[key];
+    if (value != null) parts.push(encodeURIComponent(key) + "=" + encodeURIComponent(String(value)));
+  }
+  return parts.join("&");
+}
+function createTracker(options) {
+  const base = String(options.baseUrl || "").replace(/\/+$/, "");
+  const endpoint = base + "/mtc/event";
+  const listeners = [];
+  let chain = Promise.resolve();
+  function post(body, isRetry) {
+    return Promise.resolve().then(
+      () => host.fetch(endpoint, {
+        method: "POST",
+        credentials: "include",
+        // the tracker's own cookies, on the tracker's own origin
+        keepalive: true,
+        // survives the page being unloaded right after a call
+        // text/plain keeps this a CORS "simple request": no preflight round trip.
+        headers: { "Content-Type": "text/plain;charset=UTF-8" },
+        body
+      })
+    ).catch(() => {
+      if (isRetry) return void 0;
+      return new Promise((resume) => setTimeout(resume, RETRY_DELAY_MS)).then(() => post(body, true));
+    });
+  }
+  function deliver(payload) {
+    if (!host.fetch) {
+      if (payload.type == "pageview" && host.Image) {
+        new host.Image().src = base + "/mtracking.gif?" + toQuery(payload);
+      } else {
+        warn("this browser cannot send " + payload.type);
+      }
+      return Promise.resolve(void 0);
+    }
+    return post(JSON.stringify(payload)).then((response) => response && response.json()).then((reply) => {
+      if (!reply || typeof reply != "object") return void 0;
+      for (const listener of listeners.slice()) {
+        try {
+          listener(reply);
+        } catch (e) {
+        }
+      }
+      return reply;
+    }).catch(() => void 0);
+  }
+  function enqueue(build) {
+    let payload;
+    try {
+      payload = build();
+    } catch (e) {
+      return Promise.resolve(void 0);
+    }
+    const done = chain.then(() => deliver(payload));
+    chain = done;
+    return done;
+  }
+  function send(type, fields) {
+    if (type != "pageview") {
+      warn("unknown hit type: " + String(type));
+      return Promise.resolve(void 0);
+    }
+    return enqueue(() => {
+      const context = pageContext("pageview");
+      const screen = host.screen;
+      const payload = {
+        ...context,
+        page_language: (host.navigator || {}).language,
+        resolution: screen ? screen.width + "x" + screen.height : void 0
+      };
+      if (fields && typeof fields == "object") Object.assign(payload, fields);
+      payload.type = context.type;
+      payload.id = context.id;
+      payload.gpc = context.gpc;
+      return payload;
+    });
+  }
+  function sendConsent(consent2) {
+    return enqueue(() => ({ ...pageContext("consent"), consent: consent2 }));
+  }
+  function consent(action) {
+    if (action != "grant" && action != "revoke") {
+      warn("unknown consent action: " + String(action));
+      return Promise.resolve(void 0);
+    }
+    return sendConsent(action);
+  }
+  function optOut() {
+    return sendConsent("object");
+  }
+  function onConsent(callback) {
+    if (typeof callback == "function") listeners.push(callback);
+    else warn("onConsent needs a function");
+  }
+  function command(...args) {
+    const [name, first, second] = args;
+    try {
+      switch (name) {
+        case "send":
+          return send(first, second);
+        case "consent":
+          return consent(first);
+        case "setCookieConsentGiven":
+          return consent("grant");
+        case "forgetCookieConsentGiven":
+          return consent("revoke");
+        case "optOut":
+          return optOut();
+        case "onConsent":
+          onConsent(first);
+          return void 0;
+        default:
+          warn("unknown command: " + String(name));
+      }
+    } catch (e) {
+    }
+    return void 0;
+  }
+  return { send, consent, optOut, onConsent, command };
+}
+export {
+  createTracker
+};

@@ -1,0 +1,286 @@
+/**
+ * Consentry tracker core: the one place where the tracking logic lives.
+ *
+ * Both builds use this module:
+ *  - src/snippet.ts -> dist/mtc.min.js, the IIFE behind the classic `mt(...)` embed snippet;
+ *  - src/index.ts   -> dist/index.js, the ESM API (`createTracker`).
+ *
+ * Privacy rules, enforced by construction (there is simply no code for the opposite):
+ *  - this script never writes (or reads) document.cookie, localStorage, sessionStorage,
+ *    IndexedDB or any other storage of the host site. Every cookie is the tracker's own,
+ *    set by the Consentry server on its own origin, and only when its consent gate allows it;
+ *  - it never reads identity from the page (no mtc_id, no email): what a request carries is
+ *    the page's public context plus whatever fields the site owner passes explicitly;
+ *  - it forwards the browser's Global Privacy Control signal, and the caller cannot override it.
+ *
+ * The script never throws into the host page: every command is wrapped, every promise is
+ * settled, and a failed request is retried once and then dropped.
+ */
+
+/** What a visitor (or the site's consent banner) can ask for. */
+export type ConsentAction = 'grant' | 'revoke';
+
+/** The state the server reports after each reply. */
+export type ConsentState = 'granted' | 'refused' | 'objected' | 'none';
+
+/** The server's JSON reply to every request on `/mtc/event`. */
+export interface ConsentReply {
+  consent: ConsentState;
+  /** Whether this hit was counted (anonymously or identified). */
+  counted: boolean;
+  /** Machine-readable reason for the gate's decision. */
+  reason: string;
+}
+
+export type ConsentCallback = (reply: ConsentReply) => void;
+
+/**
+ * Extra fields sent with a pageview (utm_* tags, a custom page_url, your own fields).
+ * `type`, `id` and `gpc` are always set by the tracker and cannot be overridden.
+ */
+export type PageviewFields = Record<string, string | number | boolean | null | undefined>;
+
+export interface TrackerOptions {
+  /**
+   * Origin plus path prefix of the Consentry server, e.g. `https://t.example.com`
+   * (requests go to `${baseUrl}/mtc/event`). A trailing slash is ignored.
+   */
+  baseUrl: string;
+}
+
+export interface Tracker {
+  /** Record a pageview. Resolves with the server's reply, or undefined if there was none. */
+  send(type: 'pageview', fields?: PageviewFields): Promise<ConsentReply | undefined>;
+  /** Record the visitor's consent choice (the server sets or clears its own cookies). */
+  consent(action: ConsentAction): Promise<ConsentReply | undefined>;
+  /** The visitor objects: not even anonymous counting from now on. */
+  optOut(): Promise<ConsentReply | undefined>;
+  /** Call `callback` with the server's parsed reply after every request. */
+  onConsent(callback: ConsentCallback): void;
+  /**
+   * The string dispatcher behind the `mt(...)` snippet, e.g. `command('send', 'pageview')`.
+   * Unknown commands are ignored with a console warning; it never throws.
+   */
+  command(...args: unknown[]): Promise<ConsentReply | undefined> | undefined;
+}
+
+/** Everything sent to the server; serialised as JSON (or as a query string for the pixel). */
+type Payload = Record<string, unknown>;
+
+/** What the `consent` field of a consent request may say ('object' = optOut). */
+type ConsentWire = ConsentAction | 'object';
+
+// All host objects are read through globalThis, at the moment they are needed, so the module
+// can be imported where they do not exist (server-side rendering, tests) without failing.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const host: any = globalThis;
+
+/** How long to wait before the single retry of a request that failed on the network. */
+const RETRY_DELAY_MS = 1000;
+
+function warn(message: string): void {
+  if (host.console && host.console.warn) host.console.warn('[consentry] ' + message);
+}
+
+/**
+ * A fresh random UUID v4. The server de-duplicates on it, so a retried request keeps its id.
+ * It identifies one request, never a visitor, and is never stored.
+ */
+function uuid(): string {
+  const crypto = host.crypto;
+  // randomUUID exists only in secure contexts (https); plain-http pages use the fallback.
+  if (crypto && crypto.randomUUID) return crypto.randomUUID();
+
+  const bytes = new Uint8Array(16);
+  if (crypto && crypto.getRandomValues) {
+    crypto.getRandomValues(bytes);
+  } else {
+    // No Web Crypto at all: still unique enough to de-duplicate a retry.
+    for (let i = 0; i < 16; i++) bytes[i] = Math.random() * 256;
+  }
+  bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+  bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+
+  let out = '';
+  for (let i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += (bytes[i] + 256).toString(16).slice(1);
+  }
+  return out;
+}
+
+/** The public context of the current page, shared by every kind of request. */
+function pageContext(type: string): Payload {
+  const doc = host.document || {};
+  const loc = host.location || {};
+  return {
+    type,
+    id: uuid(),
+    page_url: loc.href,
+    page_title: doc.title,
+    page_referrer: doc.referrer,
+    gpc: gpc(),
+  };
+}
+
+/** Whether the browser sends the Global Privacy Control signal. */
+function gpc(): boolean {
+  return (host.navigator || {}).globalPrivacyControl === true;
+}
+
+/** `key=value&...` for the image fallback; null/undefined values are left out. */
+function toQuery(payload: Payload): string {
+  const parts: string[] = [];
+  for (const key in payload) {
+    const value = payload[key];
+    if (value != null) parts.push(encodeURIComponent(key) + '=' + encodeURIComponent(String(value)));
+  }
+  return parts.join('&');
+}
+
+export function createTracker(options: TrackerOptions): Tracker {
+  const base = String(options.baseUrl || '').replace(/\/+$/, '');
+  const endpoint = base + '/mtc/event';
+  const listeners: ConsentCallback[] = [];
+
+  // Strict serialisation: each request starts only once the previous one has been answered
+  // (or has failed for good). So a queued `consent grant` reaches the server, which sets its
+  // cookie, before the pageview that follows it is sent, and that pageview can be identified.
+  // Every link of the chain resolves, never rejects, so one failure cannot stall the rest.
+  let chain: Promise<unknown> = Promise.resolve();
+
+  /** POST one payload; on a network error, wait and try once more with the same body (and id). */
+  function post(body: string, isRetry?: boolean): Promise<Response | undefined> {
+    return Promise.resolve()
+      .then(() =>
+        host.fetch(endpoint, {
+          method: 'POST',
+          credentials: 'include', // the tracker's own cookies, on the tracker's own origin
+          keepalive: true, // survives the page being unloaded right after a call
+          // text/plain keeps this a CORS "simple request": no preflight round trip.
+          headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
+          body,
+        }),
+      )
+      .catch(() => {
+        if (isRetry) return undefined;
+        return new Promise((resume) => setTimeout(resume, RETRY_DELAY_MS)).then(() => post(body, true));
+      });
+  }
+
+  /** Send one payload and hand the reply to the listeners. Never rejects. */
+  function deliver(payload: Payload): Promise<ConsentReply | undefined> {
+    if (!host.fetch) {
+      // Very old browsers: a pageview can still be counted through the pixel. There is no
+      // reply to read, and a consent change is not made through a GET.
+      if (payload.type == 'pageview' && host.Image) {
+        new host.Image().src = base + '/mtracking.gif?' + toQuery(payload);
+      } else {
+        warn('this browser cannot send ' + payload.type);
+      }
+      return Promise.resolve(undefined);
+    }
+    return post(JSON.stringify(payload))
+      .then((response) => response && response.json())
+      .then((reply) => {
+        if (!reply || typeof reply != 'object') return undefined;
+        for (const listener of listeners.slice()) {
+          try {
+            listener(reply);
+          } catch (e) {
+            // A broken callback must not break the tracker, nor the page.
+          }
+        }
+        return reply as ConsentReply;
+      })
+      .catch(() => undefined);
+  }
+
+  /**
+   * Build a payload now (at call time, so it describes the page as it is now) and append its
+   * request to the serial chain. A builder that fails drops the request instead of throwing.
+   */
+  function enqueue(build: () => Payload): Promise<ConsentReply | undefined> {
+    let payload: Payload;
+    try {
+      payload = build();
+    } catch (e) {
+      return Promise.resolve(undefined);
+    }
+    const done = chain.then(() => deliver(payload));
+    chain = done;
+    return done;
+  }
+
+  function send(type: 'pageview', fields?: PageviewFields): Promise<ConsentReply | undefined> {
+    if (type != 'pageview') {
+      warn('unknown hit type: ' + String(type));
+      return Promise.resolve(undefined);
+    }
+    return enqueue(() => {
+      const context = pageContext('pageview');
+      const screen = host.screen;
+      const payload: Payload = {
+        ...context,
+        page_language: (host.navigator || {}).language,
+        resolution: screen ? screen.width + 'x' + screen.height : undefined,
+      };
+      // The caller's fields may add to or replace the page context (a custom page_url, utm_*),
+      // but never the request's type, its id, or the browser's privacy signal.
+      if (fields && typeof fields == 'object') Object.assign(payload, fields);
+      payload.type = context.type;
+      payload.id = context.id;
+      payload.gpc = context.gpc;
+      return payload;
+    });
+  }
+
+  function sendConsent(consent: ConsentWire): Promise<ConsentReply | undefined> {
+    return enqueue(() => ({ ...pageContext('consent'), consent }));
+  }
+
+  function consent(action: ConsentAction): Promise<ConsentReply | undefined> {
+    if (action != 'grant' && action != 'revoke') {
+      warn('unknown consent action: ' + String(action));
+      return Promise.resolve(undefined);
+    }
+    return sendConsent(action);
+  }
+
+  function optOut(): Promise<ConsentReply | undefined> {
+    return sendConsent('object');
+  }
+
+  function onConsent(callback: ConsentCallback): void {
+    if (typeof callback == 'function') listeners.push(callback);
+    else warn('onConsent needs a function');
+  }
+
+  function command(...args: unknown[]): Promise<ConsentReply | undefined> | undefined {
+    const [name, first, second] = args;
+    try {
+      switch (name) {
+        case 'send': // mt('send', 'pageview', {fields})
+          return send(first as 'pageview', second as PageviewFields);
+        case 'consent': // mt('consent', 'grant' | 'revoke')
+          return consent(first as ConsentAction);
+        case 'setCookieConsentGiven':
+          return consent('grant');
+        case 'forgetCookieConsentGiven':
+          return consent('revoke');
+        case 'optOut':
+          return optOut();
+        case 'onConsent': // mt('onConsent', function (reply) { ... })
+          onConsent(first as ConsentCallback);
+          return undefined;
+        default:
+          warn('unknown command: ' + String(name));
+      }
+    } catch (e) {
+      // Never throw into the page.
+    }
+    return undefined;
+  }
+
+  return { send, consent, optOut, onConsent, command };
+}

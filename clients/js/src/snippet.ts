@@ -1,0 +1,65 @@
+/**
+ * dist/mtc.min.js: the script that the classic Mautic-style embed snippet loads.
+ *
+ * The snippet already on site owners' pages keeps working unchanged:
+ *
+ *   (function(w,d,t,u,n,a,m){w['MauticTrackingObject']=n;
+ *    w[n]=w[n]||function(){(w[n].q=w[n].q||[]).push(arguments)},a=d.createElement(t),
+ *    m=d.getElementsByTagName(t)[0];a.async=1;a.src=u;m.parentNode.insertBefore(a,m)
+ *   })(window,document,'script','https://tracker.example.com/mtc.js','mt');
+ *   mt('send', 'pageview');
+ *
+ * Until this file arrives, `mt(...)` only records its arguments in `mt.q`. On load we replace
+ * the stub with the real dispatcher and replay the recorded calls, in order.
+ */
+import { createTracker } from './core.js';
+
+/** The page's `mt` function: the snippet's queueing stub, or ours once loaded. */
+type Stub = ((...args: unknown[]) => unknown) & { q?: ArrayLike<unknown>[]; consentry?: boolean };
+
+/** Matches the fallback's script URL: `.../mtc.js`, optionally with a query or fragment. */
+const SCRIPT_PATH = /\/mtc(\.min)?\.js([?#]|$)/;
+
+/**
+ * The tracker's base URL: origin plus path prefix of this script's own src, e.g.
+ * `https://t.example.com/mtc.js` -> `https://t.example.com`,
+ * `https://example.com/consentry/mtc.js` -> `https://example.com/consentry`.
+ */
+function scriptBase(doc: Document): string {
+  const current = doc.currentScript as HTMLScriptElement | null;
+  let src = current && current.src;
+  if (!src) {
+    // currentScript is null in some old browsers: take the last matching <script>.
+    const scripts = doc.getElementsByTagName('script');
+    for (let i = scripts.length; i--; ) {
+      if (SCRIPT_PATH.test(scripts[i].src)) {
+        src = scripts[i].src;
+        break;
+      }
+    }
+  }
+  if (!src) return ''; // same origin as the page, as a last resort
+  return src.replace(/[?#].*/, '').replace(/\/[^/]*$/, '');
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const win = window as any;
+// The snippet names the global (`'mt'` in the usual snippet) in window.MauticTrackingObject.
+const name: string = win.MauticTrackingObject || 'mt';
+const stub: Stub | undefined = win[name];
+
+// Loaded twice on the same page? The first copy already owns the global.
+if (!(stub && stub.consentry)) {
+  const tracker = createTracker({ baseUrl: scriptBase(document) });
+
+  const mt: Stub = function (...args: unknown[]) {
+    return tracker.command(...args);
+  };
+  mt.consentry = true;
+  win[name] = mt;
+
+  // Replay what the page asked for before we arrived, in order. Each call only builds its
+  // request and appends it to the tracker's serial chain, so order is kept on the wire too.
+  const queued = (stub && stub.q) || [];
+  for (let i = 0; i < queued.length; i++) mt(...Array.prototype.slice.call(queued[i]));
+}

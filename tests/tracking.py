@@ -1,0 +1,43 @@
+"""Helpers for the tracking tests: send what the script sends, through Django's real request
+cycle, and read back what the gate wrote."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36"
+)
+SITE = "http://testserver"
+
+
+def send(client, payload=None, *, headers=None, **fields):
+    body = {
+        "type": "pageview",
+        "id": str(uuid.uuid4()),
+        "page_url": f"{SITE}/pricing",
+        "page_title": "Pricing",
+        **(payload or {}),
+        **fields,
+    }
+    return client.post(
+        "/mtc/event",
+        data=json.dumps(body),
+        content_type="text/plain;charset=UTF-8",
+        headers={"User-Agent": CHROME, **(headers or {})},
+    )
+
+
+def consent(client, action, **headers):
+    return send(client, {"type": "consent", "consent": action}, headers=headers)
+
+
+def live(response):
+    """Cookies the response writes (not the ones it expires)."""
+    return {m.key: m.value for m in response.cookies.values() if m["max-age"] != 0}
+
+
+def expired(response):
+    return {m.key for m in response.cookies.values() if m["max-age"] == 0}

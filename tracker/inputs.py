@@ -1,0 +1,82 @@
+"""Reading what a page sends, strictly: size, type, encoding and shape are checked before
+anything else looks at it."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import parse_qsl
+
+from django.core.exceptions import TooManyFieldsSent
+from django.http import HttpRequest
+
+MAX_BODY = 16 * 1024
+MAX_FIELDS = 64
+MAX_VALUE = 4096
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class BadInput(Exception):
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+def _clean(key: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if isinstance(value, int | float):
+        value = str(value)
+    if not isinstance(value, str):
+        raise BadInput(400, "invalid_field", f"{key[:50]!r} must be a string")
+    # Control characters (NUL, CR, LF, …) never reach storage or a header.
+    return _CONTROL.sub("", value)[:MAX_VALUE]
+
+
+def _fields(pairs: list[tuple[str, object]]) -> dict[str, str]:
+    if len(pairs) > MAX_FIELDS:
+        raise BadInput(400, "too_many_fields", f"at most {MAX_FIELDS} fields")
+    return {_CONTROL.sub("", str(k))[:64]: _clean(str(k), v) for k, v in pairs}
+
+
+def payload_read(request: HttpRequest) -> dict[str, str]:
+    """The fields of a POST body: JSON (application/json or text/plain) or form-encoded."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > MAX_BODY:
+        raise BadInput(413, "too_large", f"the body must be under {MAX_BODY} bytes")
+    body = request.body
+    if len(body) > MAX_BODY:
+        raise BadInput(413, "too_large", f"the body must be under {MAX_BODY} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(400, "bad_encoding", "the body must be UTF-8") from None
+    content_type = request.content_type or ""
+    if content_type in ("application/json", "text/plain"):
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except ValueError:
+            raise BadInput(400, "bad_json", "the body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise BadInput(400, "bad_json", "the body must be a JSON object")
+        return _fields(list(data.items()))
+    if content_type in ("application/x-www-form-urlencoded", ""):
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        except ValueError:
+            raise BadInput(400, "too_many_fields", f"at most {MAX_FIELDS} fields") from None
+        return _fields(list(pairs))
+    if content_type == "multipart/form-data":
+        try:
+            return _fields([(k, v) for k, v in request.POST.items()])
+        except (ValueError, TooManyFieldsSent) as exc:
+            raise BadInput(400, "bad_form", "the form data cannot be read") from exc
+    raise BadInput(415, "unsupported_media_type", "send JSON or form-encoded fields")
+
+
+def query_read(request: HttpRequest) -> dict[str, str]:
+    if len(request.META.get("QUERY_STRING", "")) > MAX_BODY:
+        raise BadInput(414, "too_large", "the query string is too long")
+    return _fields([(k, v) for k, v in request.GET.items()])

@@ -1,0 +1,182 @@
+"""The ingest pipeline: the hot path appends minimised events to a Redis stream; a drain reads
+them through a consumer group in batches, writes them with bulk inserts and acknowledges only
+after commit. Idempotent by event id, so redelivery never duplicates a row.
+
+Without Redis (the embedded default), or when Redis cannot be reached, the hot path writes
+through to the database instead: nothing is lost either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import redis
+from django.db import transaction
+
+from consentry.health import EVENT_STREAM
+from consentry.redis import get_redis
+from contacts.models import Device
+from tracker.models import AnonymousHit, PageHit
+
+logger = logging.getLogger("tracker.pipeline")
+
+GROUP = "drain"
+# A message another consumer read but did not acknowledge for this long is taken over: its
+# worker died mid-batch.
+CLAIM_IDLE_MS = 30_000
+
+Event = dict[str, Any]
+
+
+def event_enqueue(event: Event) -> str:
+    """Append one event. Returns where it went: "stream" or "database"."""
+    client = get_redis()
+    if client is not None:
+        try:
+            client.xadd(EVENT_STREAM, {"e": json.dumps(event, separators=(",", ":"))})
+            return "stream"
+        except redis.RedisError as exc:
+            logger.warning("Redis unreachable (%s): writing the event through", exc)
+    events_store([event])
+    return "database"
+
+
+def _common(event: Event) -> dict[str, Any]:
+    created = dt.datetime.fromtimestamp(float(event["ts"]), tz=dt.UTC)
+    return {
+        "event_id": uuid.UUID(event["id"]),
+        "day": created.date(),
+        "created_at": created,
+        "site": event["site"],
+        "path": event["path"],
+        "title": event.get("title", ""),
+        "referrer_domain": event.get("refd", ""),
+        "utm_source": event.get("utm_source", ""),
+        "utm_medium": event.get("utm_medium", ""),
+        "utm_campaign": event.get("utm_campaign", ""),
+        "device_class": event.get("dev", ""),
+        "browser": event.get("br", ""),
+        "visitor": event.get("v", ""),
+        "visitor_prev": event.get("vp", ""),
+    }
+
+
+def _devices(public_ids: set[str]) -> dict[str, Device]:
+    if not public_ids:
+        return {}
+    Device.objects.bulk_create([Device(public_id=p) for p in public_ids], ignore_conflicts=True)
+    return {d.public_id: d for d in Device.objects.filter(public_id__in=public_ids)}
+
+
+def events_store(events: Sequence[Event]) -> int:
+    """Write events in one transaction. Redelivered events are ignored by their unique id."""
+    anonymous: list[AnonymousHit] = []
+    identified: list[tuple[Event, dict[str, Any]]] = []
+    for event in events:
+        try:
+            fields = _common(event)
+        except (KeyError, ValueError, TypeError):
+            logger.error("dropped a malformed event %.200r", event)
+            continue
+        if event.get("d"):
+            identified.append((event, fields))
+        else:
+            anonymous.append(AnonymousHit(machine=bool(event.get("m")), **fields))
+    with transaction.atomic():
+        AnonymousHit.objects.bulk_create(anonymous, ignore_conflicts=True, batch_size=1000)
+        devices = _devices({e["d"] for e, _ in identified})
+        hits = []
+        for event, fields in identified:
+            device = devices[event["d"]]
+            hits.append(
+                PageHit(
+                    device=device,
+                    contact_id=device.contact_id,
+                    url=event.get("url", ""),
+                    referrer=event.get("ref", ""),
+                    language=event.get("lang", ""),
+                    resolution=event.get("res", ""),
+                    **fields,
+                )
+            )
+        PageHit.objects.bulk_create(hits, ignore_conflicts=True, batch_size=1000)
+    return len(anonymous) + len(identified)
+
+
+def _consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _ensure_group(client: redis.Redis) -> None:
+    try:
+        client.xgroup_create(EVENT_STREAM, GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def _read(client: redis.Redis, consumer: str, start: str, batch: int) -> list[Any]:
+    """Entries of our stream from XREADGROUP (RESP2 shape: [[stream, entries]])."""
+    result: Any = client.xreadgroup(GROUP, consumer, {EVENT_STREAM: start}, count=batch)
+    return list(result[0][1]) if result else []
+
+
+def _decode(entries: Iterable[Any]) -> tuple[list[bytes], list[Event]]:
+    ids, events = [], []
+    for message_id, fields in entries:
+        ids.append(message_id)
+        try:
+            events.append(json.loads(fields[b"e"]))
+        except (KeyError, ValueError):
+            logger.error("dropped an unreadable stream entry %r", message_id)
+    return ids, events
+
+
+def events_drain(
+    *, batch: int = 1000, max_batches: int = 50, claim_idle_ms: int = CLAIM_IDLE_MS
+) -> int:
+    """Move events from the stream to the database; returns how many were written.
+
+    Order per batch: this consumer's own unacknowledged messages (a previous run that failed
+    before its commit), then messages abandoned by dead consumers, then new ones. A batch is
+    acknowledged and deleted from the stream only after its transaction committed.
+    """
+    client = get_redis()
+    if client is None:
+        return 0
+    _ensure_group(client)
+    consumer = _consumer_name()
+    written = 0
+    for _ in range(max_batches):
+        pending = _read(client, consumer, "0", batch)
+        if not pending:
+            claim: Any = client.xautoclaim(
+                EVENT_STREAM,
+                GROUP,
+                consumer,
+                min_idle_time=claim_idle_ms,
+                start_id="0-0",
+                count=batch,
+            )
+            pending = list(claim[1])
+        if not pending:
+            pending = _read(client, consumer, ">", batch)
+        if not pending:
+            break
+        ids, events = _decode(pending)
+        written += events_store(events)
+        client.xack(EVENT_STREAM, GROUP, *ids)
+        client.xdel(EVENT_STREAM, *ids)
+    return written
+
+
+def backlog() -> int:
+    client = get_redis()
+    return int(client.xlen(EVENT_STREAM)) if client is not None else 0

@@ -1,0 +1,133 @@
+"""Recording a page hit: the one function every page-tracking surface calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from consent.gate import Decision
+from consent.ip import masked_client_ip
+from tracker.minimise import (
+    UTM_KEYS,
+    agent_parse,
+    page_parse,
+    referrer_domain,
+    url_without_query,
+    visitor_hash,
+)
+from tracker.pipeline import event_enqueue
+from tracker.salts import salt_for
+
+# Within this long after midnight a hit also carries yesterday's visitor hash, so that a
+# session crossing midnight continues instead of counting twice.
+SESSION_GAP = dt.timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class HitResult:
+    counted: bool
+    identified: bool
+    # The device the response should remember (written only if the decision permits).
+    device_id: str | None
+
+
+def _is_machine(request: HttpRequest, agent_machine: bool) -> bool:
+    purpose = request.META.get("HTTP_SEC_PURPOSE", "") + request.META.get("HTTP_PURPOSE", "")
+    return (
+        agent_machine
+        or request.method == "HEAD"
+        or "prefetch" in purpose.lower()
+        or "prerender" in purpose.lower()
+    )
+
+
+def device_new_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def hit_record(
+    *,
+    request: HttpRequest,
+    decision: Decision,
+    page_url: str,
+    title: str = "",
+    referrer: str = "",
+    language: str = "",
+    resolution: str = "",
+    utm: dict[str, str] | None = None,
+    event_id: str | None = None,
+) -> HitResult:
+    """Count a page hit as the decision allows: anonymously, identified, or not at all.
+
+    Anonymous hits never carry a device or contact; identified hits need decision.identify.
+    The raw IP and user agent are used here, in the request, and never leave it.
+    """
+    page = page_parse(page_url)
+    if page is None or not decision.count:
+        return HitResult(counted=False, identified=False, device_id=decision.device_id)
+    user_agent = request.META.get("HTTP_USER_AGENT", "")[:1024]
+    agent = agent_parse(user_agent)
+    machine = _is_machine(request, agent.machine)
+    now = time.time()
+    moment = dt.datetime.fromtimestamp(now, tz=dt.UTC)
+    masked_ip = masked_client_ip(request)
+    visitor = visitor_hash(
+        salt=salt_for(moment.date()), site=page.site, masked_ip=masked_ip, user_agent=user_agent
+    )
+    previous = ""
+    midnight = dt.datetime.combine(moment.date(), dt.time(), tzinfo=dt.UTC)
+    if moment - midnight < SESSION_GAP:
+        previous = visitor_hash(
+            salt=salt_for(moment.date() - dt.timedelta(days=1)),
+            site=page.site,
+            masked_ip=masked_ip,
+            user_agent=user_agent,
+        )
+    tags = {**page.utm, **{k: v[:200] for k, v in (utm or {}).items() if k in UTM_KEYS and v}}
+    try:
+        event_uuid = str(uuid.UUID(event_id)) if event_id else str(uuid.uuid4())
+    except ValueError:
+        event_uuid = str(uuid.uuid4())
+    event: dict[str, object] = {
+        "id": event_uuid,
+        "ts": round(now, 3),
+        "site": page.site,
+        "path": page.path,
+        "title": title[:300],
+        "refd": referrer_domain(referrer, site=page.site),
+        "dev": agent.device_class,
+        "br": agent.browser,
+        "v": visitor,
+        **tags,
+    }
+    if previous:
+        event["vp"] = previous
+    device_id = decision.device_id
+    identified = decision.identify and decision.store and not machine
+    if identified and device_id is None:
+        device_id = device_new_id()
+    if identified and device_id is not None:
+        event.update(
+            d=device_id,
+            url=url_without_query(page_url),
+            ref=url_without_query(referrer),
+            lang=language[:35],
+            res=resolution[:20],
+        )
+    elif machine:
+        event["m"] = 1
+    event_enqueue(event)
+    return HitResult(counted=True, identified=bool(identified), device_id=device_id)
+
+
+def site_allowed(site: str, request: HttpRequest) -> bool:
+    """Sites this tracker counts for: TRACKED_SITES, and the tracker's own origin."""
+    own = {page.site for page in (page_parse(settings.PUBLIC_URL),) if page}
+    own.add(f"{request.scheme}://{request.get_host()}".lower())
+    return site in settings.TRACKED_SITES or site in own

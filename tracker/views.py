@@ -1,0 +1,186 @@
+"""The web-tracking surface: /mtc.js, POST /mtc/event and the /mtracking.gif fallback.
+
+Each view reads, asks the gate, records, answers. The gate writes every cookie.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
+
+from consent.cookies import apply
+from consent.gate import Choice, Decision, Surface, decide, read_browser
+from consent.services import choice_make
+from contacts.selectors import device_get
+from tracker.inputs import BadInput, payload_read, query_read
+from tracker.minimise import UTM_KEYS, page_parse
+from tracker.services import device_new_id, hit_record, site_allowed
+
+SCRIPT = Path(settings.BASE_DIR) / "clients" / "js" / "dist" / "mtc.min.js"
+# A transparent 1x1 GIF, 43 bytes.
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
+_CONSENT_COMMANDS = {"grant": Choice.GRANTED, "revoke": Choice.REFUSED, "object": Choice.OBJECTED}
+_CHOICE_NAMES = {Choice.GRANTED: "granted", Choice.REFUSED: "refused", Choice.OBJECTED: "objected"}
+
+
+@cache
+def _script() -> tuple[bytes, str]:
+    body = SCRIPT.read_bytes()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+@require_safe
+def script(request: HttpRequest) -> HttpResponse:
+    body, etag = _script()
+    if request.META.get("HTTP_IF_NONE_MATCH") == etag:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    response["ETag"] = etag
+    # A day fresh, then revalidated in the background: a new release reaches pages within a day.
+    response["Cache-Control"] = "public, max-age=86400, stale-while-revalidate=604800"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _cors(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    origin = request.META.get("HTTP_ORIGIN")
+    response["Vary"] = "Origin, Cookie"
+    if origin and site_allowed(origin.lower(), request):
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Credentials"] = "true"
+    return response
+
+
+def _error(request: HttpRequest, exc: BadInput) -> HttpResponseBase:
+    response = JsonResponse({"error": exc.code, "detail": exc.detail}, status=exc.status)
+    return _cors(request, response)
+
+
+def _state(decision: Decision, counted: bool) -> dict[str, object]:
+    choice = decision.choice
+    return {
+        "consent": _CHOICE_NAMES[choice] if choice else "none",
+        "counted": counted,
+        "reason": decision.reason.value,
+    }
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def event(request: HttpRequest) -> HttpResponseBase:
+    """A pageview or a consent command from the script. Identity fields sent by the client
+    (mtc_id, mautic_device_id, contact ids, emails) are ignored: only the gate identifies."""
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin and not site_allowed(origin.lower(), request):
+        return JsonResponse(
+            {"error": "origin_not_allowed", "detail": "this site is not tracked"}, status=403
+        )
+    if request.method == "OPTIONS":
+        preflight = HttpResponse(status=204)
+        preflight["Access-Control-Allow-Methods"] = "POST"
+        preflight["Access-Control-Allow-Headers"] = "Content-Type"
+        preflight["Access-Control-Max-Age"] = "86400"
+        return _cors(request, preflight)
+    try:
+        data = payload_read(request)
+    except BadInput as exc:
+        return _error(request, exc)
+    page_url = data.get("page_url", "")
+    page = page_parse(page_url)
+    if page is None:
+        return _error(request, BadInput(400, "invalid_page_url", "page_url must be an http(s) URL"))
+    if not site_allowed(page.site, request):
+        return _error(request, BadInput(403, "site_not_allowed", "this site is not tracked"))
+    page_gpc = data.get("gpc") in ("1", "true")
+    response = JsonResponse({})
+    kind = data.get("type", "pageview")
+    if kind == "consent":
+        command = _CONSENT_COMMANDS.get(data.get("consent", ""))
+        if command is None:
+            return _error(
+                request, BadInput(400, "invalid_consent", "consent: grant, revoke or object")
+            )
+        decision = _choose(request, response, command, page_gpc=page_gpc)
+        counted = False
+    elif kind == "pageview":
+        decision = decide(request, surface=Surface.PAGE, page_gpc=page_gpc)
+        result = hit_record(
+            request=request,
+            decision=decision,
+            page_url=page_url,
+            title=data.get("page_title", ""),
+            referrer=data.get("page_referrer", ""),
+            language=data.get("page_language", ""),
+            resolution=data.get("resolution", ""),
+            utm={k: data[k] for k in UTM_KEYS if k in data},
+            event_id=data.get("id"),
+        )
+        counted = result.counted
+        apply(response, decision, device_id=result.device_id)
+    else:
+        return _error(request, BadInput(400, "invalid_type", "type: pageview or consent"))
+    response.content = json.dumps(_state(decision, counted)).encode()
+    return _cors(request, response)
+
+
+def _choose(
+    request: HttpRequest, response: HttpResponse, choice: Choice, *, page_gpc: bool
+) -> Decision:
+    """Record the visitor's choice, then let the gate decide again under it. A grant hands
+    the browser a device at once, so the visit goes on identified without a second visitor
+    (the visitor hash of this day and browser is the same before and after)."""
+    current = read_browser(request).device
+    device = device_get(public_id=current.device_id) if current else None
+    browser, _record = choice_make(
+        request=request,
+        response=response,
+        choice=choice,
+        source="script",
+        contact=device.contact if device else None,
+    )
+    decision = decide(request, surface=Surface.PAGE, page_gpc=page_gpc, browser=browser)
+    device_id = decision.device_id or (device_new_id() if decision.store else None)
+    apply(response, decision, device_id=device_id)
+    return decision
+
+
+@csrf_exempt
+@require_safe
+def pixel(request: HttpRequest) -> HttpResponseBase:
+    """The no-script fallback: counts like a pageview, answers a 43-byte GIF never cached."""
+    status = 200
+    try:
+        data = query_read(request)
+    except BadInput as exc:
+        data, status = {}, exc.status
+    page_url = data.get("page_url") or data.get("url") or request.META.get("HTTP_REFERER", "")
+    page = page_parse(page_url)
+    decision = decide(request, surface=Surface.PIXEL)
+    device_id = None
+    if status == 200 and page is not None and site_allowed(page.site, request):
+        result = hit_record(
+            request=request,
+            decision=decision,
+            page_url=page_url,
+            title=data.get("page_title", ""),
+            referrer=data.get("page_referrer", ""),
+            language=data.get("page_language", ""),
+            resolution=data.get("resolution", ""),
+            event_id=data.get("id"),
+        )
+        device_id = result.device_id
+    elif status == 200:
+        status = 400
+    response = HttpResponse(PIXEL, content_type="image/gif", status=status)
+    response["Cache-Control"] = "no-store"
+    apply(response, decision, device_id=device_id)
+    return response
