@@ -29,7 +29,7 @@ run: install var/secret_key
 	$(BIN)/python manage.py bootstrap
 	@echo "Serving on http://127.0.0.1:$(PORT)/demo/  (health: /healthz, admin: /admin/)"
 	COOKIE_SECURE=$${COOKIE_SECURE:-false} PUBLIC_URL=$${PUBLIC_URL:-http://127.0.0.1:$(PORT)} \
-	  $(BIN)/gunicorn consentry.wsgi --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
+	  $(BIN)/gunicorn consentry.wsgi --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) --workers 2
 
 test: install var/secret_key
 	scripts/test

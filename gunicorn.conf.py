@@ -1,9 +1,15 @@
-"""gunicorn settings for `make run` (the embedded default)."""
+"""gunicorn settings for Consentry (used by `make run`; fit for production too)."""
 
 from typing import Any
 
+# The access log never holds the client's address, user agent, referrer or query string:
+# a tracker's log must not become a second store of personal data.
+accesslog = "-"
+access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
 
 def post_worker_init(worker: Any) -> None:
+    # Without Redis there is no Celery beat: the periodic jobs run inside the web workers.
     from tracker.embedded import scheduler_start
 
     scheduler_start()
