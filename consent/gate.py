@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
+from django.db import DatabaseError
 from django.http import HttpRequest
 
 from consent import registry
@@ -90,6 +91,9 @@ class Reason(enum.StrEnum):
     MODE_ANONYMOUS = "mode_anonymous"
     CONTACT_CONSENT = "contact_consent"
     NO_CHOICE = "no_choice"
+    # Do-Not-Contact could not be read (database down): count anonymously, write nothing and
+    # expire nothing, until it can be checked again.
+    UNVERIFIED = "unverified"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,9 +237,22 @@ def decide(
         from contacts.selectors import contact_is_dnc, device_is_dnc
 
         # Read fresh every time: a Do-Not-Contact added anywhere is honoured at once.
-        if (contact is not None and contact_is_dnc(contact=contact)) or (
-            browser.device is not None and device_is_dnc(public_id=browser.device.device_id)
-        ):
+        try:
+            on_dnc = (contact is not None and contact_is_dnc(contact=contact)) or (
+                browser.device is not None and device_is_dnc(public_id=browser.device.device_id)
+            )
+        except DatabaseError:
+            objected = browser.choice is not None and browser.choice.choice is Choice.OBJECTED
+            return Decision(
+                surface=surface,
+                store=False,
+                identify=False,
+                count=not objected,
+                clear=False,
+                reason=Reason.UNVERIFIED,
+                browser=browser,
+            )
+        if on_dnc:
             return verdict(Reason.DNC)
 
     choice = browser.choice.choice if browser.choice else None

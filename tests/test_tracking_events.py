@@ -263,3 +263,38 @@ def test_an_expired_grant_is_no_grant(client):
     response = send(client)
     assert response.json()["reason"] == "no_choice"
     assert registry.DEVICE.name in expired(response)
+
+
+@pytest.mark.postgres
+def test_when_do_not_contact_cannot_be_read_nothing_is_written_or_expired(transactional_db, client):
+    """A real fault: another session locks the table and our statements time out."""
+    import psycopg
+    from django.db import connection
+
+    consent(client, "grant")
+    device_cookie_before = client.cookies[registry.DEVICE.name].value
+    dsn = connection.get_connection_params()
+    locker = psycopg.connect(
+        host=dsn.get("host"),
+        port=dsn.get("port"),
+        user=dsn.get("user"),
+        dbname=dsn["dbname"],
+        autocommit=False,
+    )
+    try:
+        locker.execute("LOCK TABLE contacts_donotcontact IN ACCESS EXCLUSIVE MODE")
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 200")
+        response = send(client)
+    finally:
+        locker.rollback()
+        locker.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 0")
+    assert response.status_code == 200
+    assert response.json()["reason"] == "unverified"
+    assert response.json()["counted"] is True
+    assert live(response) == {} and expired(response) == set()
+    assert client.cookies[registry.DEVICE.name].value == device_cookie_before
+    assert PageHit.objects.count() == 0
+    assert AnonymousHit.objects.count() == 1

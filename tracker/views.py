@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
@@ -109,7 +110,11 @@ def event(request: HttpRequest) -> HttpResponseBase:
             return _error(
                 request, BadInput(400, "invalid_consent", "consent: grant, revoke or object")
             )
-        decision = _choose(request, response, command, page_gpc=page_gpc)
+        try:
+            decision = _choose(request, response, command, page_gpc=page_gpc)
+        except DatabaseError:
+            # A choice must be recorded to count: the script retries later.
+            return _error(request, BadInput(503, "unavailable", "try again shortly"))
         counted = False
     elif kind == "pageview":
         decision = decide(request, surface=Surface.PAGE, page_gpc=page_gpc)
