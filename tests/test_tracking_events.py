@@ -294,7 +294,8 @@ def test_when_do_not_contact_cannot_be_read_nothing_is_written_or_expired(transa
     assert response.status_code == 200
     assert response.json()["reason"] == "unverified"
     assert response.json()["counted"] is True
-    assert live(response) == {} and expired(response) == set()
+    assert live(response) == {}
+    assert expired(response) == set()
     assert client.cookies[registry.DEVICE.name].value == device_cookie_before
     assert PageHit.objects.count() == 0
     assert AnonymousHit.objects.count() == 1
