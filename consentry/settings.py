@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -118,6 +119,32 @@ TRACKED_SITES = env.origins("TRACKED_SITES")
 # Days identified hits are kept before retention deletes them (about 25 months).
 RETENTION_DAYS = env.number("RETENTION_DAYS", 760, minimum=1, maximum=3650)
 
+# Where email goes: smtp://user:password@host:587?tls=true (or ssl=true), or console://.
+_email_url = urlsplit(env.text("EMAIL_URL") or "console://")
+if _email_url.scheme == "console":
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+elif _email_url.scheme in ("smtp", "smtps"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email_url.hostname or "localhost"
+    EMAIL_PORT = _email_url.port or (465 if _email_url.scheme == "smtps" else 25)
+    EMAIL_HOST_USER = unquote(_email_url.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email_url.password or "")
+    _email_options = Env(dict(parse_qsl(_email_url.query)))
+    EMAIL_USE_TLS = _email_options.flag("tls", False)
+    EMAIL_USE_SSL = _email_url.scheme == "smtps" or _email_options.flag("ssl", False)
+    EMAIL_TIMEOUT = 30
+else:
+    raise ImproperlyConfigured("EMAIL_URL must be smtp://…, smtps://… or console://")
+
+# A mailbox whose mail means "unsubscribe me", added to List-Unsubscribe as a mailto: link.
+UNSUBSCRIBE_MAILTO = env.text("UNSUBSCRIBE_MAILTO")
+
+# Shared secret of the bounce and complaint webhook (HMAC-SHA256); unset disables it.
+BOUNCE_WEBHOOK_SECRET = env.text("BOUNCE_WEBHOOK_SECRET")
+
+# Recipients per delivery task.
+EMAIL_BATCH_SIZE = env.number("EMAIL_BATCH_SIZE", 100, minimum=1, maximum=10000)
+
 # Log level of the application's own loggers.
 LOG_LEVEL = env.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error"))
 
@@ -133,6 +160,7 @@ INSTALLED_APPS = [
     "consent",
     "contacts",
     "tracker",
+    "emails",
 ]
 
 MIDDLEWARE = [
@@ -220,7 +248,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         name: {"level": LOG_LEVEL.upper(), "propagate": True}
-        for name in ("consentry", "consent", "contacts", "tracker")
+        for name in ("consentry", "consent", "contacts", "tracker", "emails")
     },
 }
 

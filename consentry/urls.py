@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from consentry import views
 from tracker import views as tracker
@@ -8,6 +8,7 @@ urlpatterns = [
     path("mtc.js", tracker.script, name="mtc-js"),
     path("mtc/event", tracker.event, name="mtc-event"),
     path("mtracking.gif", tracker.pixel, name="mtc-pixel"),
+    path("", include("emails.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("demo/", views.demo, name="demo"),
     path("admin/", admin.site.urls),

@@ -11,6 +11,12 @@ SAMPLES: dict[str, list[str]] = {
     "mtc-js": ["/mtc.js"],
     "mtc-event": ["/mtc/event"],
     "mtc-pixel": ["/mtracking.gif", "/mtracking.gif?page_url=http://testserver/p"],
+    "email-open": ["/email/" + "t" * 32 + ".gif"],
+    "email-click": ["/r/" + "r" * 32 + "?ct=forged"],
+    "email-unsubscribe": ["/email/unsubscribe/" + "t" * 32],
+    "email-resubscribe": ["/email/resubscribe/" + "t" * 32],
+    "email-view": ["/email/view/" + "t" * 32],
+    "email-bounce-webhook": ["/email/webhook/bounce"],
     "healthz": ["/healthz"],
     "demo": ["/demo/"],
 }

@@ -153,3 +153,17 @@ def test_with_redis_unreachable_the_hot_path_writes_through(db, client):
         response = send(client)
     assert response.status_code == 200
     assert _stored() == 1
+
+
+def test_email_opens_and_clicks_wait_in_the_stream_until_drained(db, redis_client, client):
+    from emails.models import EmailClick, EmailOpen
+    from tests.emailing import sent_to
+
+    sent = sent_to("ada@example.com", consented=True)
+    client.get(f"/email/{sent.recipient.token}.gif", headers={"User-Agent": CHROME})
+    client.get(f"/r/{sent.link.redirect_id}", headers={"User-Agent": CHROME})
+    assert EmailOpen.objects.count() == EmailClick.objects.count() == 0
+    assert redis_client.xlen(EVENT_STREAM) == 2
+    assert events_drain() == 2
+    assert EmailOpen.objects.get().recipient == sent.recipient
+    assert EmailClick.objects.get().link == sent.link

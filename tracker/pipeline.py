@@ -19,6 +19,7 @@ from typing import Any
 
 import redis
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from consentry.health import EVENT_STREAM
 from consentry.redis import get_redis
@@ -75,8 +76,34 @@ def _devices(public_ids: set[str]) -> dict[str, Device]:
     return {d.public_id: d for d in Device.objects.filter(public_id__in=public_ids)}
 
 
+# Event kinds stored by other apps: kind -> "module.function(events) -> int".
+HANDLERS = {
+    "open": "emails.services.opens_store",
+    "click": "emails.services.clicks_store",
+}
+
+
 def events_store(events: Sequence[Event]) -> int:
     """Write events in one transaction. Redelivered events are ignored by their unique id."""
+    by_kind: dict[str, list[Event]] = {}
+    for event in events:
+        by_kind.setdefault(str(event.get("k", "page")), []).append(event)
+    written = 0
+    with transaction.atomic():
+        for kind, batch in by_kind.items():
+            if kind == "page":
+                written += _pages_store(batch)
+            elif kind in HANDLERS:
+                try:
+                    written += import_string(HANDLERS[kind])(batch)
+                except (KeyError, ValueError, TypeError):
+                    logger.error("dropped %d malformed %s events", len(batch), kind)
+            else:
+                logger.error("dropped %d events of unknown kind %.50r", len(batch), kind)
+    return written
+
+
+def _pages_store(events: Sequence[Event]) -> int:
     anonymous: list[AnonymousHit] = []
     identified: list[tuple[Event, dict[str, Any]]] = []
     for event in events:

@@ -1,0 +1,126 @@
+"""Emails, their sends, and what recipients did with them.
+
+Every public token is random (at least 128 bits): never a sequential id, never time-based.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+
+
+def token() -> str:
+    return secrets.token_urlsafe(24)  # 192 bits
+
+
+class Email(models.Model):
+    name = models.CharField(max_length=200)
+    subject = models.CharField(max_length=300)
+    from_email = models.EmailField()
+    from_name = models.CharField(max_length=200, blank=True, default="")
+    html = models.TextField()
+    # Plain-text part; derived from the HTML when left empty.
+    text = models.TextField(blank=True, default="")
+    # The shared open pixel of recipients who did not consent to tracking: counts in
+    # aggregate only.
+    pixel_token = models.CharField(max_length=43, unique=True, default=token)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrackedLink(models.Model):
+    email = models.ForeignKey(Email, on_delete=models.CASCADE, related_name="links")
+    url = models.URLField(max_length=2048)
+    # The public id in /r/{redirect_id}: the only way to a destination is this stored URL.
+    redirect_id = models.CharField(max_length=32, unique=True, default=token)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["email", "url"], name="link_once_per_email")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class EmailSend(models.Model):
+    """One send of an email to a list of contacts."""
+
+    email = models.ForeignKey(Email, on_delete=models.PROTECT, related_name="sends")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RecipientStatus(models.TextChoices):
+    QUEUED = "queued"
+    SENT = "sent"
+    SKIPPED_DNC = "skipped_dnc"
+    FAILED = "failed"
+
+
+class Recipient(models.Model):
+    """One recipient of one send: the token in their unsubscribe, web-view and (with
+    consent) open-pixel URLs."""
+
+    send = models.ForeignKey(EmailSend, on_delete=models.CASCADE, related_name="recipients")
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="email_recipients"
+    )
+    token = models.CharField(max_length=43, unique=True, default=token)
+    status = models.CharField(
+        max_length=16, choices=RecipientStatus.choices, default=RecipientStatus.QUEUED
+    )
+    # Did this recipient get a per-recipient pixel and attributed links (tracking consent
+    # granted when the message was rendered)?
+    tracked = models.BooleanField(default=False)
+    message_id = models.CharField(max_length=255, blank=True, default="")
+    error = models.CharField(max_length=500, blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["send", "contact"], name="one_recipient_per_send")
+        ]
+        indexes = [models.Index(fields=["send", "status"])]
+
+    def __str__(self) -> str:
+        return f"recipient {self.pk}"
+
+
+class EmailOpen(models.Model):
+    event_id = models.UUIDField(unique=True)
+    email = models.ForeignKey(Email, on_delete=models.CASCADE, related_name="opens")
+    # Only for recipients who consented to tracking; otherwise counted in aggregate only.
+    recipient = models.ForeignKey(
+        Recipient, null=True, blank=True, on_delete=models.CASCADE, related_name="opens"
+    )
+    # Privacy proxies, image pre-fetchers and scanners: stored, not counted as human.
+    machine = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["email", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"open of {self.email_id}"
+
+
+class EmailClick(models.Model):
+    event_id = models.UUIDField(unique=True)
+    link = models.ForeignKey(TrackedLink, on_delete=models.CASCADE, related_name="clicks")
+    recipient = models.ForeignKey(
+        Recipient, null=True, blank=True, on_delete=models.CASCADE, related_name="clicks"
+    )
+    machine = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["link", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"click on {self.link_id}"

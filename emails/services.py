@@ -1,0 +1,223 @@
+"""Sending, and what the email surface changes: opens, clicks, unsubscribes, bounces."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.utils import timezone
+
+from consent.models import Purpose
+from consent.services import consent_grant, consent_withdraw
+from contacts.models import Channel, Contact, DncReason
+from contacts.selectors import contact_get_by_email, contact_is_dnc
+from contacts.services import dnc_add, dnc_remove
+from emails.models import (
+    Email,
+    EmailClick,
+    EmailOpen,
+    EmailSend,
+    Recipient,
+    RecipientStatus,
+    TrackedLink,
+)
+from emails.rendering import Rendered, message_render, tracking_allowed
+
+logger = logging.getLogger("emails")
+
+
+def email_send(*, email: Email, contacts: Iterable[Contact]) -> EmailSend:
+    """Queue a send: one recipient record each, delivered by tasks after the commit.
+
+    Do-Not-Contact is checked again inside the task, at send time.
+    """
+    from emails.tasks import deliver_batch
+
+    with transaction.atomic():
+        send = EmailSend.objects.create(email=email)
+        Recipient.objects.bulk_create(
+            [Recipient(send=send, contact=c) for c in contacts if c.email],
+            ignore_conflicts=True,
+        )
+        ids = list(send.recipients.values_list("id", flat=True).order_by("id"))
+        size = settings.EMAIL_BATCH_SIZE
+        for start in range(0, len(ids), size):
+            batch = ids[start : start + size]
+            transaction.on_commit(partial(deliver_batch.delay, batch))
+    return send
+
+
+def _message(rendered: Rendered) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=rendered.from_email,
+        to=[rendered.to],
+        headers=rendered.headers,
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    return message
+
+
+def recipients_deliver(*, recipient_ids: Sequence[int]) -> dict[str, int]:
+    """Deliver the queued recipients among these ids. Safe to run twice: a recipient leaves
+    the queued state once, under a row lock."""
+    counts = {"sent": 0, "skipped_dnc": 0, "failed": 0}
+    connection = get_connection()
+    for recipient_id in recipient_ids:
+        with transaction.atomic():
+            recipient = (
+                Recipient.objects.select_for_update(skip_locked=True)
+                .select_related("contact", "send__email")
+                .filter(pk=recipient_id, status=RecipientStatus.QUEUED)
+                .first()
+            )
+            if recipient is None:
+                continue
+            # Fresh from the database, never a cache: an unsubscribe a second ago counts.
+            if contact_is_dnc(contact=recipient.contact, channel=Channel.EMAIL):
+                recipient.status = RecipientStatus.SKIPPED_DNC
+                recipient.save(update_fields=["status"])
+                counts["skipped_dnc"] += 1
+                continue
+            tracked = tracking_allowed(contact=recipient.contact)
+            rendered = message_render(recipient=recipient, tracked=tracked)
+            try:
+                connection.send_messages([_message(rendered)])
+            except Exception as exc:  # the SMTP server's answer, kept for the operator
+                recipient.status = RecipientStatus.FAILED
+                recipient.error = f"{type(exc).__name__}: {exc}"[:500]
+                recipient.save(update_fields=["status", "error"])
+                counts["failed"] += 1
+                continue
+            recipient.status = RecipientStatus.SENT
+            recipient.tracked = tracked
+            recipient.message_id = rendered.headers["Message-ID"]
+            recipient.sent_at = timezone.now()
+            recipient.save(update_fields=["status", "tracked", "message_id", "sent_at"])
+            counts["sent"] += 1
+    return counts
+
+
+def email_unsubscribe(*, recipient: Recipient, source: str = "unsubscribe") -> None:
+    """Do-Not-Contact for email and a withdrawal of email consent; with DNC_REVOKES_TRACKING,
+    a withdrawal of tracking consent too. Idempotent: a second unsubscribe records nothing."""
+    contact = recipient.contact
+    with transaction.atomic():
+        if contact_is_dnc(contact=contact, channel=Channel.EMAIL):
+            return
+        dnc_add(
+            contact=contact,
+            channel=Channel.EMAIL,
+            reason=DncReason.UNSUBSCRIBED,
+            comment=f"email {recipient.send.email_id}",
+        )
+        consent_withdraw(contact=contact, purpose=Purpose.EMAIL, source=source)
+        if settings.DNC_REVOKES_TRACKING:
+            consent_withdraw(contact=contact, purpose=Purpose.TRACKING, source=source)
+
+
+def email_resubscribe(*, recipient: Recipient) -> None:
+    """Lift the email Do-Not-Contact and record an email-consent grant; nothing about tracking."""
+    contact = recipient.contact
+    with transaction.atomic():
+        if not contact_is_dnc(contact=contact, channel=Channel.EMAIL):
+            return
+        dnc_remove(contact=contact, channel=Channel.EMAIL)
+        consent_grant(contact=contact, purpose=Purpose.EMAIL, source="resubscribe")
+
+
+def bounce_record(*, email: str, kind: str, comment: str = "") -> bool:
+    """A bounce or complaint reported by the mail provider; False when no such contact."""
+    contact = contact_get_by_email(email=email)
+    if contact is None:
+        return False
+    reason = DncReason.COMPLAINED if kind == "complaint" else DncReason.BOUNCED
+    dnc_add(contact=contact, channel=Channel.EMAIL, reason=reason, comment=comment[:500])
+    return True
+
+
+def _when(event: dict[str, Any]) -> dt.datetime:
+    return dt.datetime.fromtimestamp(float(event["ts"]), tz=dt.UTC)
+
+
+def _well_formed(events: Sequence[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    good = []
+    for event in events:
+        try:
+            uuid.UUID(str(event["id"]))
+            float(event["ts"])
+            int(event[key]) if key == "l" else str(event[key])
+        except (KeyError, ValueError, TypeError):
+            logger.error("dropped a malformed email event %.200r", event)
+            continue
+        good.append(event)
+    return good
+
+
+def opens_store(events: Sequence[dict[str, Any]]) -> int:
+    """Opens from the pipeline. A per-recipient open is attributed only while the recipient
+    still consents to tracking; otherwise it counts for the email alone."""
+    events = _well_formed(events, "t")
+    tokens = {str(e.get("t", "")) for e in events}
+    recipients = {
+        r.token: r
+        for r in Recipient.objects.select_related("contact", "send").filter(
+            token__in=tokens, tracked=True
+        )
+    }
+    emails = {e.pixel_token: e.pk for e in Email.objects.filter(pixel_token__in=tokens)}
+    allowed: dict[int, bool] = {}
+    rows = []
+    for event in events:
+        token = str(event.get("t", ""))
+        recipient = recipients.get(token)
+        email_id = recipient.send.email_id if recipient else emails.get(token)
+        if email_id is None:
+            continue  # an unknown token counts for nothing
+        if recipient is not None and recipient.contact_id not in allowed:
+            allowed[recipient.contact_id] = tracking_allowed(contact=recipient.contact)
+        attributed = recipient is not None and allowed[recipient.contact_id] and not event.get("m")
+        rows.append(
+            EmailOpen(
+                event_id=uuid.UUID(event["id"]),
+                email_id=email_id,
+                recipient=recipient if attributed else None,
+                machine=bool(event.get("m")),
+                created_at=_when(event),
+            )
+        )
+    EmailOpen.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def clicks_store(events: Sequence[dict[str, Any]]) -> int:
+    """Clicks from the pipeline; the gate already decided at click time who they belong to."""
+    events = _well_formed(events, "l")
+    tokens = {str(e["r"]) for e in events if e.get("r")}
+    recipients = {r.token: r.pk for r in Recipient.objects.filter(token__in=tokens)}
+    links = set(
+        TrackedLink.objects.filter(id__in={int(e["l"]) for e in events}).values_list(
+            "id", flat=True
+        )
+    )
+    rows = [
+        EmailClick(
+            event_id=uuid.UUID(e["id"]),
+            link_id=int(e["l"]),
+            recipient_id=recipients.get(str(e.get("r", ""))),
+            machine=bool(e.get("m")),
+            created_at=_when(e),
+        )
+        for e in events
+        if int(e["l"]) in links
+    ]
+    EmailClick.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

@@ -1,0 +1,187 @@
+"""The email surface: open pixels, tracked links, unsubscribe / resubscribe, the web view and
+the bounce webhook. Every response goes through the gate; none of them sets a cookie that the
+gate did not permit for this very browser."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from consent.cookies import apply
+from consent.gate import Surface, decide
+from emails.rendering import ct_read, message_render
+from emails.selectors import link_get, recipient_get
+from emails.services import bounce_record, email_resubscribe, email_unsubscribe
+from tracker.minimise import agent_parse
+from tracker.pipeline import event_enqueue
+from tracker.services import device_new_id
+from tracker.views import PIXEL
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# Mail privacy proxies and link scanners fetch on the reader's behalf: machine, not human.
+_PROXIES = re.compile(
+    r"GoogleImageProxy|YahooMailProxy|Barracuda|Proofpoint|Mimecast|Symantec|Forcepoint|"
+    r"Trend ?Micro|MessageLabs|SafeLinks|Microsoft Office Protocol Discovery|ms-office",
+    re.IGNORECASE,
+)
+
+
+def _machine(request: HttpRequest) -> bool:
+    user_agent = request.META.get("HTTP_USER_AGENT", "")
+    # Apple Mail Privacy Protection fetches every image with this bare user agent.
+    return (
+        user_agent.strip() in ("", "Mozilla/5.0")
+        or bool(_PROXIES.search(user_agent))
+        or agent_parse(user_agent[:1024]).machine
+        or "prefetch" in request.META.get("HTTP_SEC_PURPOSE", "").lower()
+    )
+
+
+def _event(kind: str, **fields: object) -> dict[str, object]:
+    return {"k": kind, "id": str(uuid.uuid4()), "ts": round(time.time(), 3), **fields}
+
+
+@require_safe
+def open_pixel(request: HttpRequest, token: str) -> HttpResponseBase:
+    """Records the open and never sets a cookie (an email client is not a consenting browser)."""
+    decision = decide(request, surface=Surface.EMAIL_OPEN)
+    if decision.count and request.method == "GET" and _TOKEN.match(token):
+        event_enqueue(_event("open", t=token, m=int(_machine(request))))
+    response = HttpResponse(PIXEL, content_type="image/gif")
+    response["Cache-Control"] = "no-store, private"
+    apply(response, decision)
+    return response
+
+
+@require_safe
+def click(request: HttpRequest, redirect_id: str) -> HttpResponseBase:
+    """Redirect to the stored URL only. A valid ct attributes the click to its recipient on
+    the server; the browser gets a cookie only if the gate permits it for this browser."""
+    target = link_get(redirect_id=redirect_id) if _TOKEN.match(redirect_id) else None
+    if target is None:
+        raise Http404
+    recipient_token = ct_read(request.GET.get("ct", ""), redirect_id=redirect_id)
+    recipient = recipient_get(token=recipient_token) if recipient_token else None
+    contact = recipient.contact if recipient and recipient.tracked else None
+    decision = decide(request, surface=Surface.EMAIL_CLICK, contact=contact)
+    machine = _machine(request)
+    if decision.count and request.method == "GET":
+        attributed = decision.identify and recipient is not None and not machine
+        event_enqueue(
+            _event(
+                "click",
+                l=target.id,
+                r=recipient.token if attributed and recipient else "",
+                m=int(machine),
+            )
+        )
+    response = HttpResponseRedirect(target.url)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    device_id = decision.device_id or (device_new_id() if decision.store and not machine else None)
+    apply(response, decision, device_id=device_id)
+    return response
+
+
+def _confirm(
+    request: HttpRequest, template: str, surface: Surface, done: bool, token: str
+) -> HttpResponse:
+    response = render(request, template, {"done": done, "token": token}, status=200)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    apply(response, decide(request, surface=surface))
+    return response
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
+    """GET shows a button and changes nothing: mail scanners follow links. POST (the button,
+    or an RFC 8058 one-click POST) unsubscribes. Valid and invalid tokens answer alike."""
+    if request.method == "POST":
+        recipient = recipient_get(token=token) if _TOKEN.match(token) else None
+        if recipient is not None:
+            email_unsubscribe(recipient=recipient)
+        if request.POST.get("List-Unsubscribe") == "One-Click":
+            response = HttpResponse("Unsubscribed.\n", content_type="text/plain")
+            apply(response, decide(request, surface=Surface.UNSUBSCRIBE))
+            return response
+    return _confirm(
+        request, "emails/unsubscribe.html", Surface.UNSUBSCRIBE, request.method == "POST", token
+    )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def resubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
+    if request.method == "POST":
+        recipient = recipient_get(token=token) if _TOKEN.match(token) else None
+        if recipient is not None:
+            email_resubscribe(recipient=recipient)
+    return _confirm(
+        request, "emails/resubscribe.html", Surface.RESUBSCRIBE, request.method == "POST", token
+    )
+
+
+@require_safe
+def webview(request: HttpRequest, token: str) -> HttpResponseBase:
+    """The email in a browser: no tracker, no cookies."""
+    recipient = recipient_get(token=token) if _TOKEN.match(token) else None
+    if recipient is None:
+        raise Http404
+    rendered = message_render(recipient=recipient, webview=True)
+    response = HttpResponse(rendered.html, content_type="text/html; charset=utf-8")
+    response["Cache-Control"] = "no-store, private"
+    response["Referrer-Policy"] = "no-referrer"
+    # The email's own markup may not run script or load a tracker in our origin.
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src https: data:; style-src 'unsafe-inline' https:; "
+        "font-src https: data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    apply(response, decide(request, surface=Surface.EMAIL_VIEW))
+    return response
+
+
+@csrf_exempt
+@require_POST
+def bounce_webhook(request: HttpRequest) -> HttpResponseBase:
+    """Bounces and complaints from the mail provider, signed with HMAC-SHA256 over
+    "<timestamp>.<body>" (X-Consentry-Timestamp, X-Consentry-Signature: sha256=<hex>)."""
+    secret = settings.BOUNCE_WEBHOOK_SECRET
+    if not secret:
+        raise Http404
+    timestamp = request.headers.get("X-Consentry-Timestamp", "")
+    signature = request.headers.get("X-Consentry-Signature", "").removeprefix("sha256=")
+    expected = hmac.new(
+        secret.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256
+    ).hexdigest()
+    fresh = timestamp.isdigit() and abs(time.time() - int(timestamp)) <= 300
+    if not fresh or not hmac.compare_digest(expected, signature):
+        return JsonResponse({"error": "bad_signature", "detail": "unsigned or stale"}, status=401)
+    try:
+        data = json.loads(request.body)
+        email, kind = str(data["email"]), str(data.get("type", "bounce"))
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": "bad_json", "detail": "expected {email, type}"}, status=400)
+    if kind not in ("bounce", "complaint"):
+        return JsonResponse({"error": "bad_type", "detail": "bounce or complaint"}, status=400)
+    bounce_record(email=email, kind=kind, comment=str(data.get("comment", "")))
+    # The same answer whether or not the address is known.
+    return JsonResponse({"ok": True})
