@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_cache_control
 
 from consent import registry
 from consent.cookies import legacy_expire, permitted_keys
@@ -48,4 +49,7 @@ class CookieGuardMiddleware:
                     name,
                     request.path,
                 )
+        if response.cookies and response.has_header("Cache-Control"):
+            # A visitor's Set-Cookie must never be stored and replayed by a shared cache.
+            patch_cache_control(response, private=True)
         return response

@@ -152,3 +152,13 @@ def test_the_safety_net_strips_cookies_the_gate_did_not_write(client, caplog):
 def test_operator_pages_keep_their_own_cookies_but_never_a_tracking_one(client):
     response = client.get("/admin/leak")
     assert _live_cookies(response) == {"some_library_cookie"}
+
+
+@pytest.mark.django_db
+def test_a_cacheable_response_that_expires_a_cookie_is_kept_out_of_shared_caches(client):
+    assert "public" in client.get("/mtc.js")["Cache-Control"]
+    client.cookies["mtc_id"] = "7"
+    response = client.get("/mtc.js")
+    assert _expired(response, "mtc_id")
+    assert "private" in response["Cache-Control"]
+    assert "public" not in response["Cache-Control"]
