@@ -12,4 +12,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("demo/", views.demo, name="demo"),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
 ]

@@ -50,6 +50,8 @@ class EmailSend(models.Model):
     """One send of an email to a list of contacts."""
 
     email = models.ForeignKey(Email, on_delete=models.PROTECT, related_name="sends")
+    # The messages of an external send are rendered for a site's own sender, not sent here.
+    external = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -61,6 +63,7 @@ class RecipientStatus(models.TextChoices):
     SENT = "sent"
     SKIPPED_DNC = "skipped_dnc"
     FAILED = "failed"
+    EXTERNAL = "external"  # rendered for the site's own sender
 
 
 class Recipient(models.Model):

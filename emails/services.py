@@ -106,6 +106,22 @@ def recipients_deliver(*, recipient_ids: Sequence[int]) -> dict[str, int]:
     return counts
 
 
+def email_render_external(*, email: Email, contact: Contact) -> Rendered:
+    """One recipient's message for a site that sends through its own provider: the same
+    tokens, tracked links, pixel and unsubscribe headers as a message sent from here."""
+    send = EmailSend.objects.filter(email=email, external=True).first()
+    if send is None:
+        send = EmailSend.objects.create(email=email, external=True)
+    recipient, _ = Recipient.objects.get_or_create(
+        send=send, contact=contact, defaults={"status": RecipientStatus.EXTERNAL}
+    )
+    tracked = tracking_allowed(contact=contact)
+    if recipient.tracked != tracked:
+        recipient.tracked = tracked
+        recipient.save(update_fields=["tracked"])
+    return message_render(recipient=recipient, tracked=tracked)
+
+
 def email_unsubscribe(*, recipient: Recipient, source: str = "unsubscribe") -> None:
     """Do-Not-Contact for email and a withdrawal of email consent; with DNC_REVOKES_TRACKING,
     a withdrawal of tracking consent too. Idempotent: a second unsubscribe records nothing."""

@@ -1,0 +1,74 @@
+"""The email API: send to contacts, or render one recipient's message for your own sender."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.permissions import model_permission
+from contacts.models import Contact
+from emails.models import Email
+from emails.services import email_render_external, email_send
+
+
+class EmailRenderApi(APIView):
+    permission_classes = [model_permission("emails.view_email", "contacts.view_contact")]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        contact = serializers.IntegerField(min_value=1)
+
+    class OutputSerializer(serializers.Serializer[Any]):
+        to = serializers.EmailField()
+        from_email = serializers.CharField()
+        subject = serializers.CharField()
+        html = serializers.CharField()
+        text = serializers.CharField()
+        headers = serializers.DictField(child=serializers.CharField())
+
+    @extend_schema(
+        parameters=[OpenApiParameter("contact", int, required=True)],
+        responses=OutputSerializer,
+        summary="Render one recipient's message (for a site that sends through its own provider)",
+    )
+    def get(self, request: Request, email_id: int) -> Response:
+        query = self.InputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        email = get_object_or_404(Email, pk=email_id)
+        contact = get_object_or_404(Contact, pk=query.validated_data["contact"])
+        rendered = email_render_external(email=email, contact=contact)
+        return Response(self.OutputSerializer(rendered).data)
+
+
+class EmailSendApi(APIView):
+    permission_classes = [model_permission("emails.add_emailsend")]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        contacts = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), min_length=1, max_length=10000
+        )
+
+    class OutputSerializer(serializers.Serializer[Any]):
+        id = serializers.IntegerField()
+        recipients = serializers.IntegerField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: OutputSerializer},
+        summary="Send an email to contacts (Do-Not-Contact is checked at send time)",
+    )
+    def post(self, request: Request, email_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        email = get_object_or_404(Email, pk=email_id)
+        contacts = Contact.objects.filter(pk__in=data.validated_data["contacts"])
+        send = email_send(email=email, contacts=contacts)
+        return Response(
+            self.OutputSerializer({"id": send.pk, "recipients": send.recipients.count()}).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
