@@ -104,6 +104,7 @@ def choice_make(
     choice: Choice,
     source: str,
     contact: Contact | None = None,
+    notice_version: str | None = None,
 ) -> tuple[Browser, ConsentRecord]:
     """A visitor's explicit tracking choice: remembered on their browser and recorded as proof.
 
@@ -111,7 +112,10 @@ def choice_make(
     """
     browser = read_browser(request)
     stored = choice_write(
-        response, browser, choice=choice, notice_version=settings.CONSENT_NOTICE_VERSION
+        response,
+        browser,
+        choice=choice,
+        notice_version=notice_version or settings.CONSENT_NOTICE_VERSION,
     )
     record = consent_record(
         purpose=Purpose.TRACKING,

@@ -142,6 +142,9 @@ UNSUBSCRIBE_MAILTO = env.text("UNSUBSCRIBE_MAILTO")
 # Shared secret of the bounce and complaint webhook (HMAC-SHA256); unset disables it.
 BOUNCE_WEBHOOK_SECRET = env.text("BOUNCE_WEBHOOK_SECRET")
 
+# Form submissions allowed per masked IP in 10 minutes (a /16 by default: keep it generous).
+FORM_SUBMIT_LIMIT = env.number("FORM_SUBMIT_LIMIT", 60, minimum=1, maximum=1_000_000)
+
 # Recipients per delivery task.
 EMAIL_BATCH_SIZE = env.number("EMAIL_BATCH_SIZE", 100, minimum=1, maximum=10000)
 
@@ -164,6 +167,7 @@ INSTALLED_APPS = [
     "contacts",
     "tracker",
     "emails",
+    "forms",
     "api",
 ]
 
@@ -279,7 +283,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         name: {"level": LOG_LEVEL.upper(), "propagate": True}
-        for name in ("consentry", "consent", "contacts", "tracker", "emails")
+        for name in ("consentry", "consent", "contacts", "tracker", "emails", "forms")
     },
 }
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("mtc/event", tracker.event, name="mtc-event"),
     path("mtracking.gif", tracker.pixel, name="mtc-pixel"),
     path("", include("emails.urls")),
+    path("", include("forms.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("demo/", views.demo, name="demo"),
     path("admin/", admin.site.urls),

@@ -17,6 +17,10 @@ SAMPLES: dict[str, list[str]] = {
     "email-resubscribe": ["/email/resubscribe/" + "t" * 32],
     "email-view": ["/email/view/" + "t" * 32],
     "email-bounce-webhook": ["/email/webhook/bounce"],
+    "form-generate-js": ["/form/generate.js?id=1", "/form/generate.js?id=1&kiosk=1"],
+    "form-submit": ["/form/submit?formId=1"],
+    "form-embed": ["/form/embed/1"],
+    "form-page": ["/form/1"],
     "healthz": ["/healthz"],
     "demo": ["/demo/"],
 }

@@ -1,0 +1,22 @@
+"""Fixed-window rate limits in the shared cache (Redis when configured): one round trip."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+
+
+def rate_limit_hit(*, scope: str, key: str, limit: int, window: int) -> int | None:
+    """Count one request; None when allowed, else the seconds to wait (for Retry-After)."""
+    now = int(time.time())
+    bucket = now // window
+    name = f"rl:{scope}:{key}:{bucket}"
+    try:
+        count = 1 if cache.add(name, 1, timeout=window + 1) else cache.incr(name)
+    except ValueError:  # the key expired between add and incr
+        cache.set(name, 1, timeout=window + 1)
+        count = 1
+    if count > limit:
+        return (bucket + 1) * window - now or 1
+    return None

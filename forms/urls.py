@@ -1,0 +1,10 @@
+from django.urls import path
+
+from forms import views
+
+urlpatterns = [
+    path("form/generate.js", views.generate_js, name="form-generate-js"),
+    path("form/submit", views.submit, name="form-submit"),
+    path("form/embed/<str:form_id>", views.embed, name="form-embed"),
+    path("form/<str:form_id>", views.page, name="form-page"),
+]
