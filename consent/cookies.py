@@ -131,3 +131,23 @@ def choice_write(
     )
     _write(response, registry.CONSENT, value, issued_at=stored.issued_at)
     return stored
+
+
+# A browser remembers at most this many focus items; the oldest are forgotten first.
+_FOCUS_MAX = 30
+
+
+def focus_seen_write(response: HttpResponseBase, browser: Browser, *, item_id: int) -> None:
+    """Remember that a focus item was shown, so it keeps to its frequency. Functional and
+    switchable (FOCUS_FREQUENCY_COOKIE); it holds item ids and times, never an identifier."""
+    if not settings.FOCUS_FREQUENCY_COOKIE:
+        return
+    now = int(time.time())
+    previous = browser.focus
+    seen = dict(previous.seen) if previous else {}
+    seen[str(item_id)] = now
+    if len(seen) > _FOCUS_MAX:
+        seen = dict(sorted(seen.items(), key=lambda kv: kv[1])[-_FOCUS_MAX:])
+    issued_at = previous.issued_at if previous else now
+    value = signing.dumps({"s": seen, "i": issued_at}, salt=registry.FOCUS.salt)
+    _write(response, registry.FOCUS, value, issued_at=issued_at)

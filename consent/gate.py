@@ -114,6 +114,14 @@ class StoredDevice:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredFocus:
+    """Focus items this browser was shown: item id -> when (epoch seconds). No identifier."""
+
+    seen: dict[str, int]
+    issued_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class Browser:
     """What the request's cookies say, after signature checks. Forged values read as absent."""
 
@@ -121,6 +129,7 @@ class Browser:
     device: StoredDevice | None
     # Names of registry and legacy cookies the request carried, valid or not.
     present: frozenset[str]
+    focus: StoredFocus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +189,18 @@ def read_device(value: str | None, now: int) -> StoredDevice | None:
     return stored if _fresh(stored.issued_at, registry.DEVICE, now) else None
 
 
+def read_focus(value: str | None, now: int) -> StoredFocus | None:
+    if not value:
+        return None
+    try:
+        data = signing.loads(value, salt=registry.FOCUS.salt)
+        seen = {str(k): int(v) for k, v in dict(data["s"]).items()}
+        stored = StoredFocus(seen=seen, issued_at=int(data["i"]))
+    except (signing.BadSignature, KeyError, ValueError, TypeError, AttributeError):
+        return None
+    return stored if _fresh(stored.issued_at, registry.FOCUS, now) else None
+
+
 def read_browser(request: HttpRequest) -> Browser:
     cookies = request.COOKIES
     now = int(time.time())
@@ -190,6 +211,7 @@ def read_browser(request: HttpRequest) -> Browser:
         choice=read_choice(cookies.get(registry.CONSENT.name), now),
         device=read_device(cookies.get(registry.DEVICE.name), now),
         present=present,
+        focus=read_focus(cookies.get(registry.FOCUS.name), now),
     )
 
 

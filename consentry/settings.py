@@ -142,6 +142,10 @@ UNSUBSCRIBE_MAILTO = env.text("UNSUBSCRIBE_MAILTO")
 # Shared secret of the bounce and complaint webhook (HMAC-SHA256); unset disables it.
 BOUNCE_WEBHOOK_SECRET = env.text("BOUNCE_WEBHOOK_SECRET")
 
+# May focus items remember in a functional cookie (no identifier) when they were shown, so
+# that "once" and "once a day" hold across page loads?
+FOCUS_FREQUENCY_COOKIE = env.flag("FOCUS_FREQUENCY_COOKIE", True)
+
 # Form submissions allowed per masked IP in 10 minutes (a /16 by default: keep it generous).
 FORM_SUBMIT_LIMIT = env.number("FORM_SUBMIT_LIMIT", 60, minimum=1, maximum=1_000_000)
 
@@ -168,6 +172,7 @@ INSTALLED_APPS = [
     "tracker",
     "emails",
     "forms",
+    "focus",
     "api",
 ]
 
@@ -283,7 +288,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         name: {"level": LOG_LEVEL.upper(), "propagate": True}
-        for name in ("consentry", "consent", "contacts", "tracker", "emails", "forms")
+        for name in ("consentry", "consent", "contacts", "tracker", "emails", "forms", "focus")
     },
 }
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("mtracking.gif", tracker.pixel, name="mtc-pixel"),
     path("", include("emails.urls")),
     path("", include("forms.urls")),
+    path("", include("focus.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("demo/", views.demo, name="demo"),
     path("admin/", admin.site.urls),

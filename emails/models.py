@@ -33,14 +33,28 @@ class Email(models.Model):
 
 
 class TrackedLink(models.Model):
-    email = models.ForeignKey(Email, on_delete=models.CASCADE, related_name="links")
+    """A destination behind /r/{redirect_id}: a link of an email, or a focus item's button."""
+
+    email = models.ForeignKey(
+        Email, null=True, blank=True, on_delete=models.CASCADE, related_name="links"
+    )
+    focus = models.ForeignKey(
+        "focus.FocusItem", null=True, blank=True, on_delete=models.CASCADE, related_name="links"
+    )
     url = models.URLField(max_length=2048)
     # The public id in /r/{redirect_id}: the only way to a destination is this stored URL.
     redirect_id = models.CharField(max_length=32, unique=True, default=token)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["email", "url"], name="link_once_per_email")]
+        constraints = [
+            models.UniqueConstraint(fields=["email", "url"], name="link_once_per_email"),
+            models.CheckConstraint(
+                condition=models.Q(email__isnull=True, focus__isnull=False)
+                | models.Q(email__isnull=False, focus__isnull=True),
+                name="link_of_an_email_or_a_focus_item",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.url

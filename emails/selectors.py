@@ -15,6 +15,7 @@ def recipient_get(*, token: str) -> Recipient | None:
 class LinkTarget:
     id: int
     url: str
+    focus_id: int | None = None
 
 
 _targets: dict[str, LinkTarget] = {}
@@ -24,12 +25,16 @@ def link_get(*, redirect_id: str) -> LinkTarget | None:
     """A stored destination never changes, so it is kept in the process; misses are not."""
     target = _targets.get(redirect_id)
     if target is None:
-        link = TrackedLink.objects.filter(redirect_id=redirect_id).only("id", "url").first()
+        link = (
+            TrackedLink.objects.filter(redirect_id=redirect_id).only("id", "url", "focus").first()
+        )
         if link is None:
             return None
         if len(_targets) > 8192:
             _targets.clear()
-        target = _targets[redirect_id] = LinkTarget(id=link.pk, url=link.url)
+        target = _targets[redirect_id] = LinkTarget(
+            id=link.pk, url=link.url, focus_id=link.focus_id
+        )
     return target
 
 

@@ -29,6 +29,8 @@ from consent.gate import Surface, decide
 from emails.rendering import ct_read, message_render
 from emails.selectors import link_get, recipient_get
 from emails.services import bounce_record, email_resubscribe, email_unsubscribe
+from focus.models import FocusEventKind
+from focus.services import focus_event_record
 from tracker.minimise import agent_parse
 from tracker.pipeline import event_enqueue
 from tracker.services import device_new_id
@@ -77,6 +79,8 @@ def click(request: HttpRequest, redirect_id: str) -> HttpResponseBase:
     target = link_get(redirect_id=redirect_id) if _TOKEN.match(redirect_id) else None
     if target is None:
         raise Http404
+    if target.focus_id is not None:
+        return _focus_click(request, target.url, target.focus_id)
     recipient_token = ct_read(request.GET.get("ct", ""), redirect_id=redirect_id)
     recipient = recipient_get(token=recipient_token) if recipient_token else None
     contact = recipient.contact if recipient and recipient.tracked else None
@@ -96,6 +100,20 @@ def click(request: HttpRequest, redirect_id: str) -> HttpResponseBase:
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     device_id = decision.device_id or (device_new_id() if decision.store and not machine else None)
+    apply(response, decision, device_id=device_id)
+    return response
+
+
+def _focus_click(request: HttpRequest, url: str, focus_id: int) -> HttpResponseBase:
+    """A focus item's button: a conversion, counted like its view."""
+    decision = decide(request, surface=Surface.FOCUS)
+    device_id = None
+    if request.method == "GET":
+        device_id = focus_event_record(
+            request=request, decision=decision, focus_id=focus_id, kind=FocusEventKind.CONVERSION
+        )
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "no-store"
     apply(response, decision, device_id=device_id)
     return response
 

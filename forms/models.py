@@ -35,7 +35,7 @@ class Form(models.Model):
         return [o.strip().rstrip("/").lower() for o in self.allowed_origins.split() if o.strip()]
 
 
-RESERVED_ALIASES = ("cs_hp", "kiosk", "formid")
+RESERVED_ALIASES = ("cs_hp", "cs_focus", "kiosk", "formid")
 
 
 def validate_alias(value: str) -> None:

@@ -26,6 +26,8 @@ from consent.cookies import apply
 from consent.gate import Surface, decide
 from consent.ip import masked_client_ip
 from consentry.ratelimit import rate_limit_hit
+from focus.models import FocusEventKind, FocusItem
+from focus.services import focus_event_record
 from forms.models import Form
 from forms.selectors import form_get_published
 from forms.services import submission_record
@@ -81,6 +83,7 @@ def _form_html(
     form: Form,
     *,
     kiosk: bool,
+    focus_id: int | None = None,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     non_field_error: str = "",
@@ -92,6 +95,7 @@ def _form_html(
             "fields": _fields(form, values or {}, errors or {}),
             "action": _action(form),
             "kiosk": kiosk,
+            "focus_id": focus_id,
             "non_field_error": non_field_error,
         },
         request=None,
@@ -125,12 +129,13 @@ def generate_js(request: HttpRequest) -> HttpResponseBase:
     form = _get_form(request.GET.get("id"))
     kiosk = request.GET.get("kiosk") in ("1", "true")
     action = _action(form)
-
+    focus = request.GET.get("focus", "")
+    focus_id = int(focus) if focus.isdigit() and len(focus) <= 12 else None
     script = render_to_string(
         "forms/generate.js",
         {
             "form_id": form.pk,
-            "html_json": _js_string(_form_html(request, form, kiosk=kiosk)),
+            "html_json": _js_string(_form_html(request, form, kiosk=kiosk, focus_id=focus_id)),
             "action_json": _js_string(action),
         },
     )
@@ -286,7 +291,18 @@ def submit(request: HttpRequest) -> HttpResponseBase:
             kiosk,
         )
     response = _success_response(request, form)
-    submission_record(request=request, response=response, form=form, cleaned=cleaned, kiosk=kiosk)
+    outcome = submission_record(
+        request=request, response=response, form=form, cleaned=cleaned, kiosk=kiosk
+    )
+    focus = data.get("cs_focus", "")
+    if focus.isdigit() and FocusItem.objects.filter(pk=int(focus[:12]), form=form).exists():
+        # The form was opened from a focus item: that item converted.
+        focus_event_record(
+            request=request,
+            decision=outcome.decision,
+            focus_id=int(focus),
+            kind=FocusEventKind.CONVERSION,
+        )
     return _cors(request, form, response)
 
 

@@ -21,6 +21,9 @@ SAMPLES: dict[str, list[str]] = {
     "form-submit": ["/form/submit?formId=1"],
     "form-embed": ["/form/embed/1"],
     "form-page": ["/form/1"],
+    "focus-js": ["/focus/1.js"],
+    "focus-viewpixel": ["/focus/1/viewpixel.gif"],
+    "focus-preview": ["/focus/1/preview"],
     "healthz": ["/healthz"],
     "demo": ["/demo/"],
 }

@@ -80,6 +80,7 @@ def _devices(public_ids: set[str]) -> dict[str, Device]:
 HANDLERS = {
     "open": "emails.services.opens_store",
     "click": "emails.services.clicks_store",
+    "focus": "focus.services.focus_events_store",
 }
 
 

@@ -51,6 +51,23 @@ def device_new_id() -> str:
     return secrets.token_urlsafe(24)
 
 
+@dataclass(frozen=True, slots=True)
+class Identity:
+    machine: bool
+    # The device the hit is tied to; None for anonymous hits.
+    device_id: str | None
+
+
+def identity_of(*, request: HttpRequest, decision: Decision) -> Identity:
+    """Who a hit may be tied to: a device only with a permit, never a machine. A browser with
+    a permit but no device yet gets a new one (the response's cookie is written by the gate)."""
+    agent = agent_parse(request.META.get("HTTP_USER_AGENT", "")[:1024])
+    machine = _is_machine(request, agent.machine)
+    if machine or not (decision.identify and decision.store):
+        return Identity(machine=machine, device_id=None)
+    return Identity(machine=False, device_id=decision.device_id or device_new_id())
+
+
 def hit_record(
     *,
     request: HttpRequest,
@@ -73,7 +90,7 @@ def hit_record(
         return HitResult(counted=False, identified=False, device_id=decision.device_id)
     user_agent = request.META.get("HTTP_USER_AGENT", "")[:1024]
     agent = agent_parse(user_agent)
-    machine = _is_machine(request, agent.machine)
+    identity = identity_of(request=request, decision=decision)
     now = time.time()
     moment = dt.datetime.fromtimestamp(now, tz=dt.UTC)
     masked_ip = masked_client_ip(request)
@@ -108,22 +125,22 @@ def hit_record(
     }
     if previous:
         event["vp"] = previous
-    device_id = decision.device_id
-    identified = decision.identify and decision.store and not machine
-    if identified and device_id is None:
-        device_id = device_new_id()
-    if identified and device_id is not None:
+    if identity.device_id is not None:
         event.update(
-            d=device_id,
+            d=identity.device_id,
             url=url_without_query(page_url),
             ref=url_without_query(referrer),
             lang=language[:35],
             res=resolution[:20],
         )
-    elif machine:
+    elif identity.machine:
         event["m"] = 1
     event_enqueue(event)
-    return HitResult(counted=True, identified=bool(identified), device_id=device_id)
+    return HitResult(
+        counted=True,
+        identified=identity.device_id is not None,
+        device_id=identity.device_id or decision.device_id,
+    )
 
 
 def site_allowed(site: str, request: HttpRequest) -> bool:

@@ -1,0 +1,99 @@
+"""Focus items: safe content, their tracked button link, and their views and conversions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import nh3
+from django.http import HttpRequest
+
+from consent.gate import Decision
+from contacts.models import Device
+from emails.models import TrackedLink
+from focus.models import FocusEvent, FocusEventKind, FocusItem
+from tracker.pipeline import event_enqueue
+from tracker.services import identity_of
+
+logger = logging.getLogger("focus")
+
+_TAGS = {"p", "br", "strong", "em", "b", "i", "u", "a", "ul", "ol", "li", "span", "small"}
+_ATTRIBUTES = {"a": {"href", "title"}}
+
+
+def focus_text_clean(*, html: str) -> str:
+    """Admin HTML reduced to a small safe subset: no script, no handlers, no javascript: URLs."""
+    return nh3.clean(
+        html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"http", "https", "mailto"}
+    )
+
+
+def focus_link(*, item: FocusItem) -> TrackedLink | None:
+    if not item.button_url:
+        return None
+    link, _ = TrackedLink.objects.get_or_create(focus=item, url=item.button_url)
+    return link
+
+
+def focus_event_record(
+    *, request: HttpRequest, decision: Decision, focus_id: int, kind: str
+) -> str | None:
+    """Count a view or conversion as the decision allows; returns the device to remember."""
+    if not decision.count:
+        return decision.device_id
+    identity = identity_of(request=request, decision=decision)
+    event: dict[str, object] = {
+        "k": "focus",
+        "id": str(uuid.uuid4()),
+        "ts": round(time.time(), 3),
+        "f": focus_id,
+        "a": kind,
+    }
+    if identity.device_id:
+        event["d"] = identity.device_id
+    elif identity.machine:
+        event["m"] = 1
+    event_enqueue(event)
+    return identity.device_id or decision.device_id
+
+
+def focus_events_store(events: Sequence[dict[str, Any]]) -> int:
+    good = []
+    for event in events:
+        try:
+            uuid.UUID(str(event["id"]))
+            float(event["ts"])
+            int(event["f"])
+            FocusEventKind(event["a"])
+        except (KeyError, ValueError, TypeError):
+            logger.error("dropped a malformed focus event %.200r", event)
+            continue
+        good.append(event)
+    items = set(
+        FocusItem.objects.filter(id__in={int(e["f"]) for e in good}).values_list("id", flat=True)
+    )
+    public_ids = {str(e["d"]) for e in good if e.get("d")}
+    Device.objects.bulk_create([Device(public_id=p) for p in public_ids], ignore_conflicts=True)
+    devices = {d.public_id: d for d in Device.objects.filter(public_id__in=public_ids)}
+    rows = []
+    for event in good:
+        if int(event["f"]) not in items:
+            continue
+        device = devices.get(str(event.get("d", "")))
+        rows.append(
+            FocusEvent(
+                event_id=uuid.UUID(str(event["id"])),
+                focus_id=int(event["f"]),
+                kind=event["a"],
+                device=device,
+                contact_id=device.contact_id if device else None,
+                machine=bool(event.get("m")),
+                created_at=dt.datetime.fromtimestamp(float(event["ts"]), tz=dt.UTC),
+            )
+        )
+    FocusEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

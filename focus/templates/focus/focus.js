@@ -1,0 +1,71 @@
+/* Consentry focus item {{ item_id }}: rendered in a shadow root, isolated from the page's CSS.
+   It writes no cookie and no storage on this page; the view pixel counts it on the server. */
+(function () {
+  var c = {{ config_json|safe }};
+  var shown = false;
+  function show() {
+    if (shown || !document.body) { return; }
+    shown = true;
+    var host = document.createElement("div");
+    host.setAttribute("data-consentry-focus", String(c.id));
+    var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+    var css = ":host{all:initial}" +
+      ".f{position:fixed;z-index:2147483000;box-sizing:border-box;font:15px/1.4 system-ui,sans-serif;" +
+      "background:" + c.bg + ";color:" + c.fg + ";padding:16px 48px 16px 20px;box-shadow:0 4px 24px rgba(0,0,0,.25)}" +
+      ".bar_top{top:0;left:0;right:0}.bar_bottom{bottom:0;left:0;right:0}" +
+      ".modal{top:50%;left:50%;transform:translate(-50%,-50%);max-width:32rem;width:90%;border-radius:8px}" +
+      ".notification{right:16px;bottom:16px;max-width:22rem;border-radius:8px}" +
+      ".full_page{inset:0;display:flex;flex-direction:column;justify-content:center;align-items:center;text-align:center}" +
+      "h2{margin:0 0 6px;font-size:1.15em}.t{margin:0 0 10px}.t a{color:inherit}" +
+      ".b{display:inline-block;background:" + c.button + ";color:#fff;border:0;border-radius:6px;padding:8px 16px;font:inherit;cursor:pointer;text-decoration:none}" +
+      ".x{position:absolute;top:8px;right:12px;background:none;border:0;color:inherit;font-size:22px;cursor:pointer}";
+    var style = document.createElement("style");
+    style.textContent = css;
+    var box = document.createElement("div");
+    box.className = "f " + c.style;
+    box.setAttribute("role", c.style === "modal" || c.style === "full_page" ? "dialog" : "region");
+    var h = document.createElement("h2");
+    h.textContent = c.headline;
+    var t = document.createElement("div");
+    t.className = "t";
+    t.innerHTML = c.text;  // sanitised on the server to a safe subset
+    var close = document.createElement("button");
+    close.className = "x";
+    close.setAttribute("aria-label", "Close");
+    close.textContent = "\u00d7";
+    close.addEventListener("click", function () { host.remove(); });
+    box.appendChild(close); box.appendChild(h); box.appendChild(t);
+    if (c.href) {
+      var a = document.createElement("a");
+      a.className = "b"; a.href = c.href; a.textContent = c.label;
+      box.appendChild(a);
+    } else if (c.form) {
+      var open = document.createElement("button");
+      open.className = "b"; open.textContent = c.label;
+      open.addEventListener("click", function () {
+        open.remove();
+        var s = document.createElement("script");
+        s.src = c.form;
+        box.appendChild(s);
+      });
+      box.appendChild(open);
+    }
+    root.appendChild(style); root.appendChild(box);
+    document.body.appendChild(host);
+    new Image().src = c.pixel;
+  }
+  function when() {
+    if (c.trigger === "delay") { setTimeout(show, c.value * 1000); }
+    else if (c.trigger === "scroll") {
+      var check = function () {
+        var d = document.documentElement, max = d.scrollHeight - innerHeight;
+        if (max <= 0 || (scrollY / max) * 100 >= c.value) { window.removeEventListener("scroll", check); show(); }
+      };
+      window.addEventListener("scroll", check, { passive: true }); check();
+    } else if (c.trigger === "exit_intent") {
+      document.addEventListener("mouseout", function (e) { if (!e.relatedTarget && e.clientY <= 0) { show(); } });
+    } else { show(); }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", when); }
+  else { when(); }
+})();

@@ -1,0 +1,110 @@
+"""/focus/{id}.js and /focus/{id}/viewpixel.gif: every visitor sees the item; it is counted
+anonymously, and tied to a person only with a permit."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import escape
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_safe
+
+from consent.cookies import apply, focus_seen_write
+from consent.gate import Surface, decide
+from focus.models import FocusEventKind, FocusItem
+from focus.services import focus_event_record, focus_link, focus_text_clean
+from tracker.views import PIXEL
+
+
+def _item(focus_id: str, *, preview: bool = False) -> FocusItem:
+    if not focus_id.isdigit() or len(focus_id) > 12:
+        raise Http404
+    items = FocusItem.objects.all() if preview else FocusItem.objects.filter(published=True)
+    item = items.filter(pk=int(focus_id)).first()
+    if item is None:
+        raise Http404
+    return item
+
+
+def _config(item: FocusItem) -> dict[str, object]:
+    base = settings.PUBLIC_URL
+    link = focus_link(item=item)
+    form = (
+        f"{base}{reverse('form-generate-js')}?id={item.form_id}&focus={item.pk}"
+        if item.form_id and not link
+        else ""
+    )
+    return {
+        "id": item.pk,
+        "style": item.style,
+        "headline": item.headline,
+        "text": focus_text_clean(html=item.text),
+        "bg": item.background,
+        "fg": item.foreground,
+        "button": item.button_colour,
+        "label": item.button_label or "Open",
+        "href": f"{base}{reverse('email-click', args=[link.redirect_id])}" if link else "",
+        "form": form,
+        "trigger": item.trigger,
+        "value": item.trigger_value,
+        "pixel": f"{base}{reverse('focus-viewpixel', args=[item.pk])}",
+    }
+
+
+@require_safe
+def script(request: HttpRequest, focus_id: str) -> HttpResponseBase:
+    # Staff preview drafts from the admin, whatever the frequency says.
+    preview = request.GET.get("preview") == "1" and request.user.is_staff
+    item = _item(focus_id, preview=preview)
+    decision = decide(request, surface=Surface.FOCUS)
+    seen = decision.browser.focus.seen if decision.browser.focus else {}
+    if preview or item.due(last_shown=seen.get(str(item.pk)), now=int(time.time())):
+        config = json.dumps(_config(item)).replace("<", "\\u003c")
+        body: str = render_to_string("focus/focus.js", {"item_id": item.pk, "config_json": config})
+    else:
+        body = f"/* focus item {item.pk} is not due for this browser */\n"
+    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    # The answer depends on this browser's frequency cookie.
+    response["Cache-Control"] = "private, no-cache"
+    response["Vary"] = "Cookie"
+    apply(response, decision)
+    return response
+
+
+@require_safe
+def viewpixel(request: HttpRequest, focus_id: str) -> HttpResponseBase:
+    item = _item(focus_id)
+    decision = decide(request, surface=Surface.FOCUS)
+    device_id = None
+    if request.method == "GET":
+        device_id = focus_event_record(
+            request=request, decision=decision, focus_id=item.pk, kind=FocusEventKind.VIEW
+        )
+    response = HttpResponse(PIXEL, content_type="image/gif")
+    response["Cache-Control"] = "no-store"
+    focus_seen_write(response, decision.browser, item_id=item.pk)
+    apply(response, decision, device_id=device_id)
+    return response
+
+
+@xframe_options_sameorigin
+@require_safe
+def preview(request: HttpRequest, focus_id: str) -> HttpResponseBase:
+    """A blank page showing one focus item, for the admin's live preview (staff only)."""
+    if not request.user.is_staff:
+        raise Http404
+    item = _item(focus_id, preview=True)
+    src = f"{reverse('focus-js', args=[item.pk])}?preview=1"
+    response = HttpResponse(
+        f'<!doctype html><meta charset="utf-8"><title>Preview</title>'
+        f'<p style="font:14px system-ui;color:#666;padding:1rem">Page content</p>'
+        f'<script src="{escape(src)}"></script>',
+        content_type="text/html; charset=utf-8",
+    )
+    apply(response, decide(request, surface=Surface.FOCUS))
+    return response
