@@ -123,7 +123,7 @@ def test_a_form_opened_from_a_focus_item_counts_a_conversion(client):
     script_url = config(client.get(f"/focus/{item.pk}.js"))["form"]
     assert f"focus={item.pk}" in script_url
     embed = client.get(script_url.replace("http://127.0.0.1:8000", "")).content.decode()
-    assert 'name=\\"cs_focus\\" value=\\"%d\\"' % item.pk in embed
+    assert f'name=\\"cs_focus\\" value=\\"{item.pk}\\"' in embed
     client.post(
         f"/form/submit?formId={form.pk}",
         {"email": "a@example.com", "cs_focus": str(item.pk)},
