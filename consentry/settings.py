@@ -149,6 +149,9 @@ FOCUS_FREQUENCY_COOKIE = env.flag("FOCUS_FREQUENCY_COOKIE", True)
 # Form submissions allowed per masked IP in 10 minutes (a /16 by default: keep it generous).
 FORM_SUBMIT_LIMIT = env.number("FORM_SUBMIT_LIMIT", 60, minimum=1, maximum=1_000_000)
 
+# The largest asset an operator may upload, in bytes.
+ASSET_MAX_BYTES = env.number("ASSET_MAX_BYTES", 50 * 1024 * 1024, minimum=1, maximum=2**40)
+
 # Recipients per delivery task.
 EMAIL_BATCH_SIZE = env.number("EMAIL_BATCH_SIZE", 100, minimum=1, maximum=10000)
 
@@ -173,6 +176,7 @@ INSTALLED_APPS = [
     "emails",
     "forms",
     "focus",
+    "pages",
     "api",
 ]
 
@@ -234,6 +238,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+FILE_UPLOAD_PERMISSIONS = 0o640
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -288,7 +293,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         name: {"level": LOG_LEVEL.upper(), "propagate": True}
-        for name in ("consentry", "consent", "contacts", "tracker", "emails", "forms", "focus")
+        for name in (
+            "consentry",
+            "consent",
+            "contacts",
+            "tracker",
+            "emails",
+            "forms",
+            "focus",
+            "pages",
+        )
     },
 }
 

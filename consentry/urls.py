@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("emails.urls")),
     path("", include("forms.urls")),
     path("", include("focus.urls")),
+    path("", include("pages.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("demo/", views.demo, name="demo"),
     path("admin/", admin.site.urls),

@@ -24,6 +24,8 @@ SAMPLES: dict[str, list[str]] = {
     "focus-js": ["/focus/1.js"],
     "focus-viewpixel": ["/focus/1/viewpixel.gif"],
     "focus-preview": ["/focus/1/preview"],
+    "asset": ["/asset/price-list", "/asset/../../etc/passwd"],
+    "landing": ["/p/autumn"],
     "healthz": ["/healthz"],
     "demo": ["/demo/"],
 }

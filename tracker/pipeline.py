@@ -81,6 +81,7 @@ HANDLERS = {
     "open": "emails.services.opens_store",
     "click": "emails.services.clicks_store",
     "focus": "focus.services.focus_events_store",
+    "asset": "pages.services.asset_downloads_store",
 }
 
 

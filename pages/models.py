@@ -1,0 +1,75 @@
+"""Landing pages and asset downloads: counted like any page, without cookies unless the
+gate permits (the RFC thread: "asset downloads and landing pages set cookies no matter what")."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import PurePath
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+SLUG = RegexValidator(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", "lower-case letters, digits and dashes")
+
+
+def asset_path(instance: Asset, filename: str) -> str:
+    """A server-generated name under the media root; only the extension survives."""
+    return f"assets/{secrets.token_hex(16)}{PurePath(filename).suffix.lower()}"
+
+
+class Asset(models.Model):
+    title = models.CharField(max_length=200)
+    slug = models.CharField(max_length=100, unique=True, validators=[SLUG])
+    file = models.FileField(upload_to=asset_path, max_length=255)
+    # The uploaded name, offered as the download's file name (never used as a path).
+    original_name = models.CharField(max_length=255, blank=True, default="")
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    size = models.PositiveBigIntegerField(default=0)
+    published = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AssetDownload(models.Model):
+    event_id = models.UUIDField(unique=True)
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="downloads")
+    # Only with a permit; anonymous otherwise.
+    device = models.ForeignKey(
+        "contacts.Device", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    contact = models.ForeignKey(
+        "contacts.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="asset_downloads",
+    )
+    machine = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["asset", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"download of {self.asset_id}"
+
+
+class LandingPage(models.Model):
+    title = models.CharField(max_length=200)
+    slug = models.CharField(max_length=100, unique=True, validators=[SLUG])
+    # HTML from the admin; sanitised whenever it is shown (no script, no handlers).
+    body = models.TextField(blank=True, default="")
+    published = models.BooleanField(default=False)
+    form = models.ForeignKey(
+        "forms.Form", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    focus = models.ForeignKey(
+        "focus.FocusItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.title

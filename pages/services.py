@@ -1,0 +1,178 @@
+"""Assets: upload checks and downloads; landing pages: safe bodies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import mimetypes
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import PurePath
+from typing import Any
+
+import nh3
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest
+
+from consent.gate import Decision
+from contacts.models import Contact, Device
+from emails.models import Recipient
+from pages.models import Asset, AssetDownload
+from tracker.pipeline import event_enqueue
+from tracker.services import identity_of
+
+logger = logging.getLogger("pages")
+
+# Served as downloads only, never rendered in our origin; no markup, no executables.
+ALLOWED_EXTENSIONS = frozenset(
+    {
+        ".pdf",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".webp",
+        ".txt",
+        ".csv",
+        ".zip",
+        ".docx",
+        ".xlsx",
+        ".pptx",
+        ".odt",
+        ".ods",
+        ".odp",
+        ".mp3",
+        ".mp4",
+        ".epub",
+    }
+)
+_PAGE_TAGS = {
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "p",
+    "br",
+    "hr",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "u",
+    "a",
+    "ul",
+    "ol",
+    "li",
+    "img",
+    "figure",
+    "figcaption",
+    "blockquote",
+    "section",
+    "div",
+    "span",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "small",
+    "code",
+    "pre",
+}
+_PAGE_ATTRIBUTES = {
+    "*": {"class", "id"},
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height"},
+}
+
+
+def asset_upload_check(*, upload: UploadedFile) -> tuple[str, str]:
+    """(original name, content type) of an acceptable upload; ValidationError otherwise."""
+    name = PurePath(upload.name or "").name
+    if upload.size is None or upload.size > settings.ASSET_MAX_BYTES:
+        raise ValidationError(f"Files may be at most {settings.ASSET_MAX_BYTES} bytes.")
+    if name.count(".") != 1 or name.startswith("."):
+        raise ValidationError("A file name needs exactly one extension (no 'report.pdf.exe').")
+    extension = PurePath(name).suffix.lower()
+    if extension not in ALLOWED_EXTENSIONS:
+        raise ValidationError(f"{extension} files are not accepted.")
+    content_type = mimetypes.types_map.get(extension, "application/octet-stream")
+    return name[:255], content_type
+
+
+def page_body_clean(*, html: str) -> str:
+    return nh3.clean(
+        html, tags=_PAGE_TAGS, attributes=_PAGE_ATTRIBUTES, url_schemes={"http", "https", "mailto"}
+    )
+
+
+def asset_download_record(
+    *, request: HttpRequest, decision: Decision, asset: Asset, recipient: Recipient | None
+) -> str | None:
+    """Count the download as the decision allows; returns the device to remember."""
+    if not decision.count:
+        return decision.device_id
+    identity = identity_of(request=request, decision=decision)
+    event: dict[str, object] = {
+        "k": "asset",
+        "id": str(uuid.uuid4()),
+        "ts": round(time.time(), 3),
+        "a": asset.pk,
+    }
+    if identity.device_id:
+        event["d"] = identity.device_id
+    elif identity.machine:
+        event["m"] = 1
+    if recipient is not None and decision.identify and not identity.machine:
+        event["c"] = recipient.contact_id
+    event_enqueue(event)
+    return identity.device_id or decision.device_id
+
+
+def asset_downloads_store(events: Sequence[dict[str, Any]]) -> int:
+    good = []
+    for event in events:
+        try:
+            uuid.UUID(str(event["id"]))
+            float(event["ts"])
+            int(event["a"])
+            int(event.get("c") or 0)
+        except (KeyError, ValueError, TypeError):
+            logger.error("dropped a malformed download event %.200r", event)
+            continue
+        good.append(event)
+    assets = set(
+        Asset.objects.filter(id__in={int(e["a"]) for e in good}).values_list("id", flat=True)
+    )
+    public_ids = {str(e["d"]) for e in good if e.get("d")}
+    Device.objects.bulk_create([Device(public_id=p) for p in public_ids], ignore_conflicts=True)
+    devices = {d.public_id: d for d in Device.objects.filter(public_id__in=public_ids)}
+    # A contact erased since the click is attributed nothing.
+    contacts = set(
+        Contact.objects.filter(id__in={int(e["c"]) for e in good if e.get("c")}).values_list(
+            "id", flat=True
+        )
+    )
+    rows = []
+    for event in good:
+        if int(event["a"]) not in assets:
+            continue
+        device = devices.get(str(event.get("d", "")))
+        named = int(event["c"]) if event.get("c") else None
+        contact_id = named if named in contacts else (device.contact_id if device else None)
+        rows.append(
+            AssetDownload(
+                event_id=uuid.UUID(str(event["id"])),
+                asset_id=int(event["a"]),
+                device=device,
+                contact_id=contact_id,
+                machine=bool(event.get("m")),
+                created_at=dt.datetime.fromtimestamp(float(event["ts"]), tz=dt.UTC),
+            )
+        )
+    AssetDownload.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
