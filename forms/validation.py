@@ -23,6 +23,11 @@ class Cleaned:
     ticked: list[Field] = field(default_factory=list)
 
 
+def _plain(number: decimal.Decimal) -> str:
+    """150.000000 -> "150", 2.50 -> "2.5" (never "1.5E+2")."""
+    return format(number.normalize(), "f")
+
+
 def _one(form_field: Field, raw: str) -> str:
     kind = form_field.type
     limit = form_field.max_length or _DEFAULT_MAX.get(FieldType(kind), 255)
@@ -39,9 +44,9 @@ def _one(form_field: Field, raw: str) -> str:
         if not number.is_finite():
             raise ValidationError("Enter a number.")
         if form_field.min_value is not None and number < form_field.min_value:
-            raise ValidationError(f"At least {form_field.min_value.normalize()}.")
+            raise ValidationError(f"At least {_plain(form_field.min_value)}.")
         if form_field.max_value is not None and number > form_field.max_value:
-            raise ValidationError(f"At most {form_field.max_value.normalize()}.")
+            raise ValidationError(f"At most {_plain(form_field.max_value)}.")
         return raw.strip()
     if kind == FieldType.DATE:
         try:

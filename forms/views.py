@@ -28,7 +28,7 @@ from consent.ip import masked_client_ip
 from consentry.ratelimit import rate_limit_hit
 from focus.models import FocusEventKind, FocusItem
 from focus.services import focus_event_record
-from forms.models import Form
+from forms.models import CONSENT_TYPES, Form
 from forms.selectors import form_get_published
 from forms.services import submission_record
 from forms.validation import Cleaned, submission_clean
@@ -137,6 +137,7 @@ def generate_js(request: HttpRequest) -> HttpResponseBase:
             "form_id": form.pk,
             "html_json": _js_string(_form_html(request, form, kiosk=kiosk, focus_id=focus_id)),
             "action_json": _js_string(action),
+            "prefill_json": json.dumps(sorted(_prefill_aliases(form))),
         },
     )
     response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
@@ -182,11 +183,13 @@ def embed(request: HttpRequest, form_id: str) -> HttpResponseBase:
     return _quiet(request, response)
 
 
+def _prefill_aliases(form: Form) -> set[str]:
+    return {f.alias for f in form.fields.all() if f.type not in CONSENT_TYPES}
+
+
 def _prefill(form: Form, values: dict[str, str]) -> dict[str, str]:
-    """Only explicit URL parameters prefill, and never a consent box."""
-    allowed = {
-        f.alias for f in form.fields.all() if f.type not in ("tracking_consent", "email_consent")
-    }
+    """Only explicit URL parameters prefill: the form's own fields, never a consent box."""
+    allowed = _prefill_aliases(form)
     return {k: v[:500] for k, v in values.items() if k in allowed}
 
 

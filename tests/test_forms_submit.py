@@ -4,6 +4,7 @@ ticked, and the browser's cookie only when switch, embed and gate all allow it."
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from django.test import override_settings
@@ -153,6 +154,7 @@ def test_per_field_errors_come_back_as_json(client):
     body = response.json()
     assert body["ok"] is False
     assert set(body["fields"]) == {"email", "size", "age", "visit", "topics"}
+    assert body["fields"]["age"] == "At most 150."
     assert Submission.objects.count() == 0
     assert live(response) == {}
 
@@ -280,6 +282,11 @@ def test_the_embed_script_injects_the_form_and_writes_nothing(client):
     assert "mtc_id" in expired(response)
     kiosk = client.get(f"/form/generate.js?id={form.pk}&kiosk=1").content.decode()
     assert 'name=\\"kiosk\\" value=\\"1\\"' in kiosk
+    # URL parameters may prefill the form's own fields only: not kiosk, not a consent box.
+    prefillable = re.search(r"var prefillable = (\[.*?\]);", kiosk).group(1)
+    assert "email" in prefillable
+    assert "kiosk" not in prefillable
+    assert "track" not in prefillable
 
 
 def test_a_form_without_an_email_attaches_to_a_cookie_contact_only_with_identification(client):

@@ -2,6 +2,7 @@
    with fetch. It writes no cookie and no storage on this page. */
 (function () {
   var html = {{ html_json|safe }}, action = {{ action_json|safe }};
+  var prefillable = {{ prefill_json|safe }};
   var me = document.currentScript;
   var box = document.createElement("div");
   box.className = "consentry-form-box";
@@ -10,11 +11,12 @@
   else { document.body.appendChild(box); }
   var form = box.querySelector("form");
   if (!form || !window.fetch || !window.FormData) { return; }
-  // Prefill only from explicit URL parameters, never from an identity.
+  // Prefill only the form's own fields from explicit URL parameters, never from an identity,
+  // never a consent box, and never the embed's own settings (kiosk).
   var params = new URLSearchParams(location.search);
   Array.prototype.forEach.call(form.elements, function (el) {
-    if (el.name && params.has(el.name) && el.type !== "checkbox" && el.type !== "radio" && el.name !== "cs_hp") {
-      el.value = params.get(el.name);
+    if (prefillable.indexOf(el.name) >= 0 && params.has(el.name) && el.type !== "checkbox" && el.type !== "radio") {
+      el.value = params.get(el.name).slice(0, 500);
     }
   });
   function show(errors, message) {
