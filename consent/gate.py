@@ -240,10 +240,11 @@ def decide(
     def verdict(
         reason: Reason, *, store: bool = False, identify: bool = False, count: bool = True
     ) -> Decision:
-        store = store and surface.may_store
+        # A surface that cannot store (an email client's image fetch) writes nothing, but it
+        # expires nothing the browser holds with a permit either: clearing follows the permit.
         return Decision(
             surface=surface,
-            store=store,
+            store=store and surface.may_store,
             identify=identify,
             count=count,
             clear=not store,

@@ -27,6 +27,8 @@ class Action(models.TextChoices):
     WITHDRAW = "withdraw", "Withdrawn"
     # Objects even to anonymous counting (GDPR Art. 21).
     OBJECT = "object", "Objected"
+    # A tombstone: someone's records were erased (GDPR Art. 17). It names no one.
+    ERASED = "erased", "Erased"
 
 
 class ConsentRecord(models.Model):

@@ -71,3 +71,25 @@ class DoNotContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel}: {self.reason}"
+
+
+class RequestKind(models.TextChoices):
+    EXPORT = "export", "Access / portability (Art. 15, 20)"
+    ERASE = "erase", "Erasure (Art. 17)"
+
+
+class DataSubjectRequest(models.Model):
+    """When a data-subject request was received and completed (Art. 12: within one month).
+    It keeps the contact's id only, which identifies no one once the contact is erased."""
+
+    kind = models.CharField(max_length=16, choices=RequestKind.choices)
+    contact_ref = models.PositiveBigIntegerField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of contact {self.contact_ref}"

@@ -1,5 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+
+from consent.models import ConsentRecord
 from contacts.models import Contact, Device, DoNotContact
 
 
@@ -22,3 +28,71 @@ def contact_get_by_email(*, email: str) -> Contact | None:
 
 def device_get(*, public_id: str) -> Device | None:
     return Device.objects.select_related("contact").filter(public_id=public_id).first()
+
+
+def contact_list(
+    *,
+    email: str | None = None,
+    dnc: bool | None = None,
+    consent: str | None = None,
+    updated_since: dt.datetime | None = None,
+) -> QuerySet[Contact]:
+    """Contacts with their Do-Not-Contact flag and current tracking consent, filterable."""
+    newest = ConsentRecord.objects.filter(contact=OuterRef("pk"), purpose="tracking").order_by(
+        "-created_at", "-id"
+    )
+    contacts = Contact.objects.annotate(
+        on_dnc=Exists(DoNotContact.objects.filter(contact=OuterRef("pk"))),
+        tracking_consent=Subquery(newest.values("action")[:1]),
+    ).order_by("id")
+    if email:
+        contacts = contacts.filter(email__iexact=email.strip())
+    if dnc is not None:
+        contacts = contacts.filter(on_dnc=dnc)
+    if consent == "none":
+        contacts = contacts.filter(tracking_consent__isnull=True)
+    elif consent:
+        contacts = contacts.filter(tracking_consent=consent)
+    if updated_since is not None:
+        contacts = contacts.filter(updated_at__gte=updated_since)
+    return contacts
+
+
+def contact_activity(*, contact: Contact, limit: int = 500) -> list[dict[str, Any]]:
+    """The contact's timeline, newest first: page hits, emails sent, opened and clicked, form
+    submissions, focus items, downloads and consent changes."""
+    from emails.models import EmailClick, EmailOpen, Recipient
+    from focus.models import FocusEvent
+    from forms.models import Submission
+    from pages.models import AssetDownload
+    from tracker.models import PageHit
+
+    items: list[dict[str, Any]] = []
+
+    def add(kind: str, at: Any, **detail: Any) -> None:
+        if at is not None:
+            items.append({"type": kind, "at": at, "detail": detail})
+
+    for hit in PageHit.objects.filter(contact=contact).order_by("-created_at")[:limit]:
+        add("page_hit", hit.created_at, url=hit.url, title=hit.title)
+    recipients = Recipient.objects.filter(contact=contact).select_related("send__email")
+    for r in recipients.order_by("-id")[:limit]:
+        add("email_sent", r.sent_at, email=r.send.email.name, status=r.status)
+    for o in EmailOpen.objects.filter(recipient__in=recipients).order_by("-created_at")[:limit]:
+        add("email_open", o.created_at, email_id=o.email_id)
+    for c in (
+        EmailClick.objects.filter(recipient__in=recipients)
+        .select_related("link")
+        .order_by("-created_at")[:limit]
+    ):
+        add("email_click", c.created_at, url=c.link.url)
+    for s in Submission.objects.filter(contact=contact).order_by("-created_at")[:limit]:
+        add("form_submission", s.created_at, form_id=s.form_id)
+    for f in FocusEvent.objects.filter(contact=contact).order_by("-created_at")[:limit]:
+        add(f"focus_{f.kind}", f.created_at, focus_id=f.focus_id)
+    for d in AssetDownload.objects.filter(contact=contact).order_by("-created_at")[:limit]:
+        add("asset_download", d.created_at, asset_id=d.asset_id)
+    for rec in ConsentRecord.objects.filter(contact=contact).order_by("-created_at")[:limit]:
+        add("consent", rec.created_at, purpose=rec.purpose, action=rec.action, source=rec.source)
+    items.sort(key=lambda item: item["at"], reverse=True)
+    return items[:limit]

@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission, User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from consent.services import consent_grant
 from contacts.services import contact_upsert
 from emails.models import EmailSend, Recipient
+from tests.apiclients import api_client
 from tests.emailing import email_make
 
 pytestmark = pytest.mark.django_db
 
 
-def _client(*perms):
-    user = User.objects.create_user(f"user{User.objects.count()}", password="x")
-    for perm in perms:
-        app, codename = perm.split(".")
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label=app, codename=codename)
-        )
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
 @pytest.fixture
 def reader():
-    return _client("emails.view_email", "contacts.view_contact")
+    return api_client("emails.view_email", "contacts.view_contact")
 
 
 def test_render_gives_the_message_a_site_sends_itself(reader):
@@ -62,7 +49,7 @@ def test_render_without_consent_uses_the_shared_pixel(reader):
 
 
 def test_send_queues_one_recipient_per_contact(django_capture_on_commit_callbacks):
-    client = _client("emails.add_emailsend")
+    client = api_client("emails.add_emailsend")
     email = email_make()
     contacts = [contact_upsert(email=f"p{i}@example.com").pk for i in range(3)]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -97,7 +84,7 @@ def test_permissions_are_enforced(reader):
     denied = reader.post(f"/api/v1/emails/{email.pk}/send/", {"contacts": [1]}, format="json")
     assert denied.status_code == 403
     assert denied.json()["error"] == "permission_denied"
-    assert _client().get(f"/api/v1/emails/{email.pk}/render/", {"contact": 1}).status_code == 403
+    assert api_client().get(f"/api/v1/emails/{email.pk}/render/", {"contact": 1}).status_code == 403
 
 
 def test_the_openapi_schema_and_offline_docs_are_served(client):

@@ -163,7 +163,7 @@ def _decode(entries: Iterable[Any]) -> tuple[list[bytes], list[Event]]:
         ids.append(message_id)
         try:
             events.append(json.loads(fields[b"e"]))
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, TypeError):  # TypeError: an entry deleted by erasure
             logger.error("dropped an unreadable stream entry %r", message_id)
     return ids, events
 

@@ -1,0 +1,277 @@
+"""The contacts API: contacts, Do-Not-Contact, consent, activity, export and erasure.
+Thin views over the same services the admin and the public surface use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.pagination import paginated
+from api.permissions import per_method
+from consent.ip import masked_client_ip
+from consent.models import Action, ConsentRecord, Purpose
+from consent.services import consent_record
+from contacts.models import Channel, Contact, DncReason, DoNotContact
+from contacts.rights import contact_erase, contact_export
+from contacts.selectors import contact_activity, contact_list
+from contacts.services import contact_upsert, dnc_add, dnc_remove
+
+_VIEW = ("contacts.view_contact",)
+
+
+class ContactOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    fields = serializers.DictField()  # type: ignore[assignment]
+    do_not_contact = serializers.BooleanField(source="on_dnc", default=False)
+    tracking_consent = serializers.CharField(allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ContactInput(serializers.Serializer[Any]):
+    email = serializers.EmailField()
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    fields = serializers.DictField(required=False)  # type: ignore[assignment]
+
+
+def _contact(contact_id: int) -> Contact:
+    return get_object_or_404(contact_list(), pk=contact_id)
+
+
+def _who(request: Request) -> str:
+    return str(getattr(request.user, "username", ""))[:150]
+
+
+class ContactListApi(APIView):
+    permission_classes = [per_method(GET=_VIEW, POST=("contacts.add_contact",))]
+
+    class FilterSerializer(serializers.Serializer[Any]):
+        email = serializers.CharField(required=False)
+        dnc = serializers.BooleanField(required=False, allow_null=True, default=None)
+        consent = serializers.ChoiceField(
+            choices=["grant", "withdraw", "object", "none"], required=False
+        )
+        updated_since = serializers.DateTimeField(required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses=paginated(ContactOutput))
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(contact_list(**filters.validated_data), request, self)
+        return paginator.get_paginated_response(ContactOutput(page, many=True).data)
+
+    @extend_schema(request=ContactInput, responses={201: ContactOutput})
+    def post(self, request: Request) -> Response:
+        data = ContactInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        contact = contact_upsert(**data.validated_data)
+        return Response(ContactOutput(_contact(contact.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class ContactDetailApi(APIView):
+    permission_classes = [
+        per_method(
+            GET=_VIEW,
+            PATCH=("contacts.change_contact",),
+            PUT=("contacts.change_contact",),
+            DELETE=("contacts.delete_contact",),
+        )
+    ]
+
+    @extend_schema(responses=ContactOutput)
+    def get(self, request: Request, contact_id: int) -> Response:
+        return Response(ContactOutput(_contact(contact_id)).data)
+
+    @extend_schema(request=ContactInput, responses=ContactOutput)
+    def patch(self, request: Request, contact_id: int) -> Response:
+        contact = _contact(contact_id)
+        data = ContactInput(data={"email": contact.email, **request.data}, partial=True)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        if values.get("email", contact.email).lower() != contact.email.lower():
+            if Contact.objects.filter(email__iexact=values["email"]).exists():
+                raise ValidationError({"email": ["Another contact has this email."]})
+            contact.email = values["email"]
+            contact.save(update_fields=["email", "updated_at"])
+        values["email"] = contact.email
+        contact_upsert(**values)
+        return Response(ContactOutput(_contact(contact_id)).data)
+
+    put = patch
+
+    @extend_schema(
+        responses={204: None}, summary="Delete a contact: the same as erasing it (Art. 17)"
+    )
+    def delete(self, request: Request, contact_id: int) -> Response:
+        contact_erase(contact=get_object_or_404(Contact, pk=contact_id), requested_by=_who(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DncOutput(serializers.Serializer[Any]):
+    channel = serializers.CharField()
+    reason = serializers.CharField()
+    comment = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ContactDncApi(APIView):
+    permission_classes = [per_method(GET=_VIEW, POST=("contacts.add_donotcontact",))]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        channel = serializers.ChoiceField(choices=Channel.choices)
+        reason = serializers.ChoiceField(choices=DncReason.choices, default=DncReason.MANUAL)
+        comment = serializers.CharField(
+            max_length=500, required=False, allow_blank=True, default=""
+        )
+
+    @extend_schema(responses=DncOutput(many=True))
+    def get(self, request: Request, contact_id: int) -> Response:
+        entries = DoNotContact.objects.filter(contact=_contact(contact_id)).order_by("created_at")
+        return Response(DncOutput(entries, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: DncOutput})
+    def post(self, request: Request, contact_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = dnc_add(contact=_contact(contact_id), **data.validated_data)
+        return Response(DncOutput(entry).data, status=status.HTTP_201_CREATED)
+
+
+class ContactDncRemoveApi(APIView):
+    permission_classes = [per_method(DELETE=("contacts.delete_donotcontact",))]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, contact_id: int, channel: str) -> Response:
+        if not dnc_remove(contact=_contact(contact_id), channel=channel):
+            return Response(
+                {"error": "not_found", "detail": "no such entry", "fields": {}},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConsentOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    contact = serializers.IntegerField(source="contact_id", allow_null=True)
+    purpose = serializers.CharField()
+    action = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
+    notice_version = serializers.CharField()
+    ip_masked = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ContactConsentsApi(APIView):
+    """Records are appended, never edited or deleted: there is no PUT, PATCH or DELETE."""
+
+    permission_classes = [
+        per_method(GET=("consent.view_consentrecord",), POST=("consent.add_consentrecord",))
+    ]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        purpose = serializers.ChoiceField(choices=Purpose.choices)
+        action = serializers.ChoiceField(choices=[Action.GRANT, Action.WITHDRAW, Action.OBJECT])
+        source = serializers.CharField(max_length=32, default="api")  # type: ignore[assignment]
+        notice_version = serializers.CharField(max_length=32, required=False)
+
+    @extend_schema(responses=ConsentOutput(many=True))
+    def get(self, request: Request, contact_id: int) -> Response:
+        records = ConsentRecord.objects.filter(contact=_contact(contact_id)).order_by(
+            "created_at", "id"
+        )
+        return Response(ConsentOutput(records, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: ConsentOutput})
+    def post(self, request: Request, contact_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = consent_record(
+            contact=_contact(contact_id), ip_masked=masked_client_ip(request), **data.validated_data
+        )
+        return Response(ConsentOutput(record).data, status=status.HTTP_201_CREATED)
+
+
+class ContactActivityApi(APIView):
+    permission_classes = [per_method(GET=_VIEW)]
+
+    class OutputSerializer(serializers.Serializer[Any]):
+        type = serializers.CharField()
+        at = serializers.DateTimeField()
+        detail = serializers.DictField()
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request, contact_id: int) -> Response:
+        items = contact_activity(contact=_contact(contact_id))
+        return Response(self.OutputSerializer(items, many=True).data)
+
+
+class ContactExportApi(APIView):
+    permission_classes = [per_method(GET=_VIEW)]
+
+    @extend_schema(
+        responses={200: serializers.DictField()},
+        summary="Everything held about the contact (GDPR Art. 15 and 20)",
+    )
+    def get(self, request: Request, contact_id: int) -> Response:
+        contact = get_object_or_404(Contact, pk=contact_id)
+        return Response(contact_export(contact=contact, requested_by=_who(request)))
+
+
+class ContactEraseApi(APIView):
+    permission_classes = [per_method(POST=("contacts.delete_contact",))]
+
+    class OutputSerializer(serializers.Serializer[Any]):
+        request_id = serializers.IntegerField(source="pk")
+        received_at = serializers.DateTimeField()
+        completed_at = serializers.DateTimeField()
+
+    @extend_schema(
+        request=None,
+        responses=OutputSerializer,
+        summary="Erase the contact and every personal row (GDPR Art. 17)",
+    )
+    def post(self, request: Request, contact_id: int) -> Response:
+        contact = get_object_or_404(Contact, pk=contact_id)
+        log = contact_erase(contact=contact, requested_by=_who(request))
+        return Response(self.OutputSerializer(log).data)
+
+
+class ConsentRecordListApi(APIView):
+    permission_classes = [per_method(GET=("consent.view_consentrecord",))]
+
+    class FilterSerializer(serializers.Serializer[Any]):
+        purpose = serializers.ChoiceField(choices=Purpose.choices, required=False)
+        action = serializers.ChoiceField(choices=Action.choices, required=False)
+        source = serializers.CharField(required=False, max_length=32)  # type: ignore[assignment]
+        since = serializers.DateTimeField(required=False)
+        until = serializers.DateTimeField(required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses=paginated(ConsentOutput))
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        f = filters.validated_data
+        records = ConsentRecord.objects.order_by("created_at", "id")
+        for name in ("purpose", "action", "source"):
+            if name in f:
+                records = records.filter(**{name: f[name]})
+        if "since" in f:
+            records = records.filter(created_at__gte=f["since"])
+        if "until" in f:
+            records = records.filter(created_at__lt=f["until"])
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(records, request, self)
+        return paginator.get_paginated_response(ConsentOutput(page, many=True).data)

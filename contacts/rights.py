@@ -1,0 +1,140 @@
+"""Data-subject rights: everything held about a contact (Art. 15, 20), and its erasure
+(Art. 17) from every table and from the event stream."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from consent.models import Action, ConsentRecord, Purpose
+from consentry.health import EVENT_STREAM
+from consentry.redis import get_redis
+from contacts.models import Contact, DataSubjectRequest, RequestKind
+
+logger = logging.getLogger("contacts.rights")
+
+
+def _rows(queryset: Any, exclude: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    out = []
+    for row in queryset:
+        data = model_to_dict(row, exclude=list(exclude))
+        for name in ("created_at", "sent_at", "updated_at"):
+            if hasattr(row, name):
+                data[name] = getattr(row, name)
+        out.append(data)
+    return out
+
+
+def contact_export(*, contact: Contact, requested_by: str = "") -> dict[str, Any]:
+    """One machine-readable document with every row held about the contact."""
+    from emails.models import EmailClick, EmailOpen, Recipient
+    from focus.models import FocusEvent
+    from forms.models import Submission
+    from pages.models import AssetDownload
+    from tracker.models import PageHit
+
+    log = DataSubjectRequest.objects.create(
+        kind=RequestKind.EXPORT, contact_ref=contact.pk, requested_by=requested_by
+    )
+    recipients = Recipient.objects.filter(contact=contact)
+    document = {
+        "format": "consentry-export/1",
+        "generated_at": timezone.now(),
+        "contact": _rows([contact])[0],
+        "devices": _rows(contact.devices.all()),
+        "do_not_contact": _rows(contact.dnc_entries.all()),
+        "consent_records": _rows(ConsentRecord.objects.filter(contact=contact)),
+        "page_hits": _rows(PageHit.objects.filter(contact=contact)),
+        "email_recipients": _rows(recipients),
+        "email_opens": _rows(EmailOpen.objects.filter(recipient__in=recipients)),
+        "email_clicks": _rows(EmailClick.objects.filter(recipient__in=recipients)),
+        "form_submissions": _rows(Submission.objects.filter(contact=contact)),
+        "focus_events": _rows(FocusEvent.objects.filter(contact=contact)),
+        "asset_downloads": _rows(AssetDownload.objects.filter(contact=contact)),
+    }
+    log.completed_at = timezone.now()
+    log.save(update_fields=["completed_at"])
+    # Round-trip through JSON so the document is exactly what a client receives.
+    return dict(json.loads(json.dumps(document, default=str)))
+
+
+def _names(event: dict[str, Any], contact_id: int, needles: set[str]) -> bool:
+    return event.get("c") == contact_id or any(
+        str(event.get(key, "")) in needles for key in ("d", "t", "r")
+    )
+
+
+def _stream_erase(*, contact_id: int, needles: set[str]) -> int:
+    """Delete queued events that carry the contact's id, devices or email tokens."""
+    client = get_redis()
+    if client is None:
+        return 0
+    removed, start = 0, "-"
+    while True:
+        entries: Any = client.xrange(EVENT_STREAM, min=start, max="+", count=1000)
+        if not entries:
+            return removed
+        doomed = []
+        for message_id, fields in entries:
+            try:
+                event = json.loads((fields or {}).get(b"e", b"{}"))
+            except ValueError:
+                continue
+            if isinstance(event, dict) and _names(event, contact_id, needles):
+                doomed.append(message_id)
+        if doomed:
+            removed += int(client.xdel(EVENT_STREAM, *doomed))
+        last = entries[-1][0].decode()
+        milliseconds, sequence = last.split("-")
+        start = f"{milliseconds}-{int(sequence) + 1}"
+
+
+def contact_erase(*, contact: Contact, requested_by: str = "") -> DataSubjectRequest:
+    """Remove the contact and every personal row. Anonymous aggregates stay (they hold no
+    one); the consent log keeps a tombstone that names no one."""
+    from emails.models import EmailClick, EmailOpen, Recipient
+    from focus.models import FocusEvent
+    from pages.models import AssetDownload
+
+    log = DataSubjectRequest.objects.create(
+        kind=RequestKind.ERASE, contact_ref=contact.pk, requested_by=requested_by
+    )
+    contact_id = contact.pk
+    needles = {str(d) for d in contact.devices.values_list("public_id", flat=True)}
+    needles |= set(Recipient.objects.filter(contact=contact).values_list("token", flat=True))
+    needles.discard("")
+    with transaction.atomic():
+        recipients = Recipient.objects.filter(contact=contact)
+        # Opens and clicks stay in the email's counts, attributed to no one.
+        EmailOpen.objects.filter(recipient__in=recipients).update(recipient=None)
+        EmailClick.objects.filter(recipient__in=recipients).update(recipient=None)
+        FocusEvent.objects.filter(contact=contact).update(contact=None, device=None)
+        FocusEvent.objects.filter(device__contact=contact).update(device=None)
+        AssetDownload.objects.filter(contact=contact).update(contact=None, device=None)
+        AssetDownload.objects.filter(device__contact=contact).update(device=None)
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # The append-only trigger lets this one transaction through (see consent/).
+                cursor.execute("SET LOCAL consentry.erasure = 'on'")
+            cursor.execute("DELETE FROM consent_consentrecord WHERE contact_id = %s", [contact_id])
+        ConsentRecord.objects.create(
+            purpose=Purpose.TRACKING, action=Action.ERASED, source="erasure"
+        )
+        # Devices, identified hits, submissions, sends and Do-Not-Contact entries cascade.
+        contact.delete()
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Contact), object_id=str(contact_id)
+        ).update(object_repr=f"erased contact {contact_id}", change_message="")
+    removed = _stream_erase(contact_id=contact_id, needles=needles)
+    if removed:
+        logger.info("erasure removed %d queued events", removed)
+    log.completed_at = timezone.now()
+    log.save(update_fields=["completed_at"])
+    return log
