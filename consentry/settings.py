@@ -159,7 +159,7 @@ EMAIL_BATCH_SIZE = env.number("EMAIL_BATCH_SIZE", 100, minimum=1, maximum=10000)
 LOG_LEVEL = env.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error"))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "consentry.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -185,6 +185,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outermost of ours, so that it sees every cookie any later layer tried to write.
     "consent.middleware.CookieGuardMiddleware",
+    "consent.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -26,6 +26,9 @@ SAMPLES: dict[str, list[str]] = {
     "focus-preview": ["/focus/1/preview"],
     "asset": ["/asset/price-list", "/asset/../../etc/passwd"],
     "landing": ["/p/autumn"],
+    "privacy-cookies": ["/privacy/cookies"],
+    "privacy-cookies-json": ["/privacy/cookies.json"],
+    "privacy-choices": ["/privacy/choices"],
     "healthz": ["/healthz"],
     "demo": ["/demo/"],
 }

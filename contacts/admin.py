@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.html import format_html, format_html_join
+
+from consent.models import ConsentRecord
+from contacts.models import Contact, DataSubjectRequest, DoNotContact
+from contacts.rights import contact_erase
+from contacts.selectors import contact_activity, contact_list
+from emails.models import Email
+from emails.services import email_send
+
+
+class DoNotContactInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = DoNotContact
+    extra = 0
+    fields = ["channel", "reason", "comment", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+class ConsentInline(admin.TabularInline):  # type: ignore[type-arg]
+    """The contact's consent history: read-only proof, oldest first."""
+
+    model = ConsentRecord
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "purpose", "action", "source", "notice_version", "ip_masked")
+    readonly_fields = fields
+    ordering = ["created_at", "id"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["email", "first_name", "last_name", "dnc", "tracking", "updated_at"]
+    search_fields = ["email", "first_name", "last_name"]
+    readonly_fields = ["created_at", "updated_at", "timeline"]
+    fields = ["email", "first_name", "last_name", "fields", "created_at", "updated_at", "timeline"]
+    inlines = [DoNotContactInline, ConsentInline]
+    actions = ["send_email", "erase"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
+        return contact_list()
+
+    @admin.display(boolean=True, description="do not contact")
+    def dnc(self, obj: Contact) -> bool:
+        return bool(getattr(obj, "on_dnc", False))
+
+    @admin.display(description="tracking consent")
+    def tracking(self, obj: Contact) -> str:
+        return str(getattr(obj, "tracking_consent", None) or "—")
+
+    @admin.display(description="activity")
+    def timeline(self, obj: Contact) -> str:
+        if not obj.pk:
+            return "—"
+        items = contact_activity(contact=obj, limit=100)
+        if not items:
+            return "No activity yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    i["at"].strftime("%Y-%m-%d %H:%M"),
+                    i["type"].replace("_", " "),
+                    ", ".join(f"{k}: {v}" for k, v in i["detail"].items()),
+                )
+                for i in items
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>When</th><th>What</th><th>Detail</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Contact) -> None:
+        contact_erase(contact=obj, requested_by=request.user.get_username())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        for contact in queryset:
+            contact_erase(contact=contact, requested_by=request.user.get_username())
+
+    @admin.action(description="Erase the selected contacts (GDPR Art. 17)", permissions=["delete"])
+    def erase(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        self.delete_queryset(request, queryset)
+        messages.success(request, "Erased, with a tombstone left in the consent log.")
+
+    @admin.action(description="Send an email to the selected contacts")
+    def send_email(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse | None:
+        if request.POST.get("email_id"):
+            email = Email.objects.filter(pk=request.POST["email_id"]).first()
+            if email is not None:
+                send = email_send(email=email, contacts=list(queryset))
+                messages.success(
+                    request,
+                    f"Queued {send.recipients.count()} recipients; "
+                    "Do-Not-Contact is checked again at send time.",
+                )
+                return None
+        return render(
+            request,
+            "admin/contacts/send_email.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Send an email",
+                "contacts": queryset,
+                "emails": Email.objects.order_by("name"),
+                "action": "send_email",
+            },
+        )
+
+
+@admin.register(DataSubjectRequest)
+class DataSubjectRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["kind", "contact_ref", "received_at", "completed_at", "requested_by"]
+    list_filter = ["kind"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
