@@ -86,6 +86,8 @@ def apply(response: HttpResponseBase, decision: Decision, *, device_id: str | No
     every public response.)
     """
     browser = decision.browser
+    # The reason code, for the operator's cookie audit and debugging: it names no one.
+    response["X-Consentry-Decision"] = decision.reason.value
     if decision.store and device_id is not None:
         current = browser.device
         if current is None or current.device_id != device_id:
