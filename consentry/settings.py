@@ -142,6 +142,9 @@ UNSUBSCRIBE_MAILTO = env.text("UNSUBSCRIBE_MAILTO")
 # Shared secret of the bounce and complaint webhook (HMAC-SHA256); unset disables it.
 BOUNCE_WEBHOOK_SECRET = env.text("BOUNCE_WEBHOOK_SECRET")
 
+# Tracking events per masked IP and minute that one web worker accepts before answering 429.
+EVENT_RATE_LIMIT = env.number("EVENT_RATE_LIMIT", 6000, minimum=1, maximum=10_000_000)
+
 # May focus items remember in a functional cookie (no identifier) when they were shown, so
 # that "once" and "once a day" hold across page loads?
 FOCUS_FREQUENCY_COOKIE = env.flag("FOCUS_FREQUENCY_COOKIE", True)

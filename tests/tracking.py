@@ -13,7 +13,7 @@ CHROME = (
 SITE = "http://testserver"
 
 
-def send(client, payload=None, *, headers=None, **fields):
+def send(client, payload=None, *, headers=None, REMOTE_ADDR="127.0.0.1", **fields):
     body = {
         "type": "pageview",
         "id": str(uuid.uuid4()),
@@ -27,6 +27,7 @@ def send(client, payload=None, *, headers=None, **fields):
         data=json.dumps(body),
         content_type="text/plain;charset=UTF-8",
         headers={"User-Agent": CHROME, **(headers or {})},
+        REMOTE_ADDR=REMOTE_ADDR,
     )
 
 

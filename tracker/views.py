@@ -19,7 +19,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from consent.cookies import apply
 from consent.gate import Choice, Decision, Surface, decide, read_browser
+from consent.ip import masked_client_ip
 from consent.services import choice_make
+from consentry.ratelimit import event_limiter
 from contacts.selectors import device_get
 from tracker.inputs import BadInput, payload_read, query_read
 from tracker.minimise import UTM_KEYS, page_parse
@@ -91,6 +93,13 @@ def event(request: HttpRequest) -> HttpResponseBase:
         preflight["Access-Control-Allow-Headers"] = "Content-Type"
         preflight["Access-Control-Max-Age"] = "86400"
         return _cors(request, preflight)
+    retry = event_limiter.hit(
+        key=masked_client_ip(request), limit=settings.EVENT_RATE_LIMIT, window=60
+    )
+    if retry is not None:
+        limited = _error(request, BadInput(429, "rate_limited", "too many events; slow down"))
+        limited["Retry-After"] = str(retry)
+        return limited
     try:
         data = payload_read(request)
     except BadInput as exc:
