@@ -40,20 +40,29 @@ def _absolute(path: str) -> str:
     return f"{settings.PUBLIC_URL}{path}"
 
 
+def bound_token_make(*, salt: str, bound: str, token: str) -> str:
+    """A recipient token signed together with the one object it may be used on."""
+    return signing.dumps([bound, token], salt=salt)
+
+
+def bound_token_read(value: str, *, salt: str, bound: str) -> str | None:
+    """The token, or None when the value is missing, forged, garbled or made for another
+    object: a ct copied onto another link or asset identifies no one."""
+    try:
+        made_for, token = signing.loads(value, salt=salt)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if made_for != bound or not isinstance(token, str):
+        return None
+    return token
+
+
 def ct_make(*, link: TrackedLink, recipient: Recipient) -> str:
-    """Signed and bound to one link: a ct copied onto another link identifies no one."""
-    return signing.dumps([link.redirect_id, recipient.token], salt=CT_SALT)
+    return bound_token_make(salt=CT_SALT, bound=link.redirect_id, token=recipient.token)
 
 
 def ct_read(value: str, *, redirect_id: str) -> str | None:
-    """The recipient token a ct carries, or None when it is missing, forged or foreign."""
-    try:
-        bound, recipient_token = signing.loads(value, salt=CT_SALT)
-    except (signing.BadSignature, ValueError, TypeError):
-        return None
-    if bound != redirect_id or not isinstance(recipient_token, str):
-        return None
-    return recipient_token
+    return bound_token_read(value, salt=CT_SALT, bound=redirect_id)
 
 
 def tracking_allowed(*, contact: Contact) -> bool:

@@ -29,6 +29,7 @@ from emails.models import (
     TrackedLink,
 )
 from emails.rendering import Rendered, message_render, tracking_allowed
+from tracker.pipeline import events_well_formed
 
 logger = logging.getLogger("emails")
 
@@ -164,24 +165,10 @@ def _when(event: dict[str, Any]) -> dt.datetime:
     return dt.datetime.fromtimestamp(float(event["ts"]), tz=dt.UTC)
 
 
-def _well_formed(events: Sequence[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    good = []
-    for event in events:
-        try:
-            uuid.UUID(str(event["id"]))
-            float(event["ts"])
-            int(event[key]) if key == "l" else str(event[key])
-        except (KeyError, ValueError, TypeError):
-            logger.error("dropped a malformed email event %.200r", event)
-            continue
-        good.append(event)
-    return good
-
-
 def opens_store(events: Sequence[dict[str, Any]]) -> int:
     """Opens from the pipeline. A per-recipient open is attributed only while the recipient
     still consents to tracking; otherwise it counts for the email alone."""
-    events = _well_formed(events, "t")
+    events = events_well_formed(events, t=str)
     tokens = {str(e.get("t", "")) for e in events}
     recipients = {
         r.token: r
@@ -216,7 +203,7 @@ def opens_store(events: Sequence[dict[str, Any]]) -> int:
 
 def clicks_store(events: Sequence[dict[str, Any]]) -> int:
     """Clicks from the pipeline; the gate already decided at click time who they belong to."""
-    events = _well_formed(events, "l")
+    events = events_well_formed(events, l=int)
     tokens = {str(e["r"]) for e in events if e.get("r")}
     recipients = {r.token: r.pk for r in Recipient.objects.filter(token__in=tokens)}
     links = set(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 import uuid
 from collections.abc import Sequence
@@ -13,13 +12,10 @@ import nh3
 from django.http import HttpRequest
 
 from consent.gate import Decision
-from contacts.models import Device
 from emails.models import TrackedLink
 from focus.models import FocusEvent, FocusEventKind, FocusItem
-from tracker.pipeline import event_enqueue
+from tracker.pipeline import devices_for, event_enqueue, events_well_formed
 from tracker.services import identity_of
-
-logger = logging.getLogger("focus")
 
 _TAGS = {"p", "br", "strong", "em", "b", "i", "u", "a", "ul", "ol", "li", "span", "small"}
 _ATTRIBUTES = {"a": {"href", "title"}}
@@ -62,23 +58,11 @@ def focus_event_record(
 
 
 def focus_events_store(events: Sequence[dict[str, Any]]) -> int:
-    good = []
-    for event in events:
-        try:
-            uuid.UUID(str(event["id"]))
-            float(event["ts"])
-            int(event["f"])
-            FocusEventKind(event["a"])
-        except (KeyError, ValueError, TypeError):
-            logger.error("dropped a malformed focus event %.200r", event)
-            continue
-        good.append(event)
+    good = [e for e in events_well_formed(events, f=int, a=FocusEventKind)]
     items = set(
         FocusItem.objects.filter(id__in={int(e["f"]) for e in good}).values_list("id", flat=True)
     )
-    public_ids = {str(e["d"]) for e in good if e.get("d")}
-    Device.objects.bulk_create([Device(public_id=p) for p in public_ids], ignore_conflicts=True)
-    devices = {d.public_id: d for d in Device.objects.filter(public_id__in=public_ids)}
+    devices = devices_for(good)
     rows = []
     for event in good:
         if int(event["f"]) not in items:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import mimetypes
 import time
 import uuid
@@ -18,13 +17,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
 
 from consent.gate import Decision
-from contacts.models import Contact, Device
+from contacts.models import Contact
 from emails.models import Recipient
 from pages.models import Asset, AssetDownload
-from tracker.pipeline import event_enqueue
+from tracker.pipeline import devices_for, event_enqueue, events_well_formed
 from tracker.services import identity_of
-
-logger = logging.getLogger("pages")
 
 # Served as downloads only, never rendered in our origin; no markup, no executables.
 ALLOWED_EXTENSIONS = frozenset(
@@ -134,24 +131,12 @@ def asset_download_record(
 
 
 def asset_downloads_store(events: Sequence[dict[str, Any]]) -> int:
-    good = []
-    for event in events:
-        try:
-            uuid.UUID(str(event["id"]))
-            float(event["ts"])
-            int(event["a"])
-            int(event.get("c") or 0)
-        except (KeyError, ValueError, TypeError):
-            logger.error("dropped a malformed download event %.200r", event)
-            continue
-        good.append(event)
+    good = [e for e in events_well_formed(events, a=int) if str(e.get("c") or 0).isdigit()]
     assets = set(
         Asset.objects.filter(id__in={int(e["a"]) for e in good}).values_list("id", flat=True)
     )
-    public_ids = {str(e["d"]) for e in good if e.get("d")}
-    Device.objects.bulk_create([Device(public_id=p) for p in public_ids], ignore_conflicts=True)
-    devices = {d.public_id: d for d in Device.objects.filter(public_id__in=public_ids)}
-    # A contact erased since the click is attributed nothing.
+    devices = devices_for(good)
+    # A contact erased since the download is attributed nothing.
     contacts = set(
         Contact.objects.filter(id__in={int(e["c"]) for e in good if e.get("c")}).values_list(
             "id", flat=True

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 from django.conf import settings
-from django.core import signing
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import render
 from django.utils.text import get_valid_filename
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_safe
 from consent.cookies import apply
 from consent.gate import Surface, decide
 from emails.models import Recipient
+from emails.rendering import bound_token_make, bound_token_read
 from emails.selectors import recipient_get
 from pages.models import Asset, LandingPage
 from pages.services import asset_download_record, page_body_clean
@@ -26,18 +26,13 @@ ASSET_CT_SALT = "consentry.asset.ct"
 
 def asset_ct_make(*, slug: str, recipient: Recipient) -> str:
     """A signed ct for an asset link in an email, bound to that asset."""
-    return signing.dumps([slug, recipient.token], salt=ASSET_CT_SALT)
+    return bound_token_make(salt=ASSET_CT_SALT, bound=slug, token=recipient.token)
 
 
 def _recipient(value: str, slug: str) -> Recipient | None:
     """The recipient a signed ct names; an unsigned, forged or foreign ct names no one."""
-    try:
-        bound, token = signing.loads(value, salt=ASSET_CT_SALT)
-    except (signing.BadSignature, ValueError, TypeError):
-        return None
-    if bound != slug or not isinstance(token, str):
-        return None
-    return recipient_get(token=token)
+    token = bound_token_read(value, salt=ASSET_CT_SALT, bound=slug)
+    return recipient_get(token=token) if token else None
 
 
 @require_safe

@@ -69,11 +69,30 @@ def _common(event: Event) -> dict[str, Any]:
     }
 
 
-def _devices(public_ids: set[str]) -> dict[str, Device]:
+def devices_for(events: Sequence[Event]) -> dict[str, Device]:
+    """The devices the events name ("d"), created on first sight: the hot path never writes."""
+    public_ids = {str(e["d"]) for e in events if e.get("d")}
     if not public_ids:
         return {}
     Device.objects.bulk_create([Device(public_id=p) for p in public_ids], ignore_conflicts=True)
     return {d.public_id: d for d in Device.objects.filter(public_id__in=public_ids)}
+
+
+def events_well_formed(events: Sequence[Event], **fields: type) -> list[Event]:
+    """The events that carry an id, a time and each named field of the given type; the rest
+    are logged and dropped, so one bad event never blocks a batch."""
+    good = []
+    for event in events:
+        try:
+            uuid.UUID(str(event["id"]))
+            float(event["ts"])
+            for name, kind in fields.items():
+                kind(event[name])
+        except (KeyError, ValueError, TypeError):
+            logger.error("dropped a malformed %s event %.200r", event.get("k", "page"), event)
+            continue
+        good.append(event)
+    return good
 
 
 # Event kinds stored by other apps: kind -> "module.function(events) -> int".
@@ -120,7 +139,7 @@ def _pages_store(events: Sequence[Event]) -> int:
             anonymous.append(AnonymousHit(machine=bool(event.get("m")), **fields))
     with transaction.atomic():
         AnonymousHit.objects.bulk_create(anonymous, ignore_conflicts=True, batch_size=1000)
-        devices = _devices({e["d"] for e, _ in identified})
+        devices = devices_for([e for e, _ in identified])
         hits = []
         for event, fields in identified:
             device = devices[event["d"]]

@@ -25,7 +25,7 @@ from consentry.ratelimit import event_limiter
 from contacts.selectors import device_get
 from tracker.inputs import BadInput, payload_read, query_read
 from tracker.minimise import UTM_KEYS, page_parse
-from tracker.services import device_new_id, hit_record, site_allowed
+from tracker.services import HitResult, device_new_id, hit_record, site_allowed
 
 SCRIPT = Path(settings.BASE_DIR) / "clients" / "js" / "dist" / "mtc.min.js"
 # A transparent 1x1 GIF, 43 bytes.
@@ -127,23 +127,30 @@ def event(request: HttpRequest) -> HttpResponseBase:
         counted = False
     elif kind == "pageview":
         decision = decide(request, surface=Surface.PAGE, page_gpc=page_gpc)
-        result = hit_record(
-            request=request,
-            decision=decision,
-            page_url=page_url,
-            title=data.get("page_title", ""),
-            referrer=data.get("page_referrer", ""),
-            language=data.get("page_language", ""),
-            resolution=data.get("resolution", ""),
-            utm={k: data[k] for k in UTM_KEYS if k in data},
-            event_id=data.get("id"),
-        )
+        result = _record(request, decision, page_url, data)
         counted = result.counted
         apply(response, decision, device_id=result.device_id)
     else:
         return _error(request, BadInput(400, "invalid_type", "type: pageview or consent"))
     response.content = json.dumps(_state(decision, counted)).encode()
     return _cors(request, response)
+
+
+def _record(
+    request: HttpRequest, decision: Decision, page_url: str, data: dict[str, str]
+) -> HitResult:
+    """A hit from the fields Mautic's script and pixel send (the same names in both)."""
+    return hit_record(
+        request=request,
+        decision=decision,
+        page_url=page_url,
+        title=data.get("page_title", ""),
+        referrer=data.get("page_referrer", ""),
+        language=data.get("page_language", ""),
+        resolution=data.get("resolution", ""),
+        utm={k: data[k] for k in UTM_KEYS if k in data},
+        event_id=data.get("id"),
+    )
 
 
 def _choose(
@@ -181,17 +188,7 @@ def pixel(request: HttpRequest) -> HttpResponseBase:
     decision = decide(request, surface=Surface.PIXEL)
     device_id = None
     if status == 200 and page is not None and site_allowed(page.site, request):
-        result = hit_record(
-            request=request,
-            decision=decision,
-            page_url=page_url,
-            title=data.get("page_title", ""),
-            referrer=data.get("page_referrer", ""),
-            language=data.get("page_language", ""),
-            resolution=data.get("resolution", ""),
-            event_id=data.get("id"),
-        )
-        device_id = result.device_id
+        device_id = _record(request, decision, page_url, data).device_id
     elif status == 200:
         status = 400
     response = HttpResponse(PIXEL, content_type="image/gif", status=status)
