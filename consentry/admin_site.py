@@ -101,6 +101,8 @@ class ConsentryAdminSite(admin.AdminSite):
                     "no choice": consent["no_choice"],
                 },
                 title="Consent choices",
+                # granted, refused, objected, and no choice in a neutral grey
+                colours=("#10b981", "#f59e0b", "#ef4444", "#9ca3af"),
             ),
             "email_chart": bars(
                 emails,

@@ -63,7 +63,7 @@ def bars(
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above
 
 
-def share(parts: dict[str, int], *, title: str) -> SafeString:
+def share(parts: dict[str, int], *, title: str, colours: Sequence[str] = PALETTE) -> SafeString:
     """A single horizontal bar split into labelled shares (e.g. granted / refused / none)."""
     total = sum(parts.values()) or 1
     x = 0.0
@@ -75,7 +75,7 @@ def share(parts: dict[str, int], *, title: str) -> SafeString:
                 '<rect x="{}" y="0" width="{}" height="24" fill="{}"><title>{}: {}</title></rect>',
                 f"{x:.1f}",
                 f"{w:.1f}",
-                PALETTE[k % len(PALETTE)],
+                colours[k % len(colours)],
                 label,
                 value,
             )

@@ -41,9 +41,17 @@ def device_create(*, contact: Contact | None = None) -> Device:
 
 
 def device_link(*, device: Device, contact: Contact) -> Device:
+    """Tie a device to a contact, and the hits it made with a permit before, so the contact's
+    timeline is whole. Only identified rows carry a device: anonymous counting is untouched."""
+    from focus.models import FocusEvent
+    from pages.models import AssetDownload
+    from tracker.models import PageHit
+
     if device.contact_id != contact.pk:
         device.contact = contact
         device.save(update_fields=["contact"])
+        for model in (PageHit, FocusEvent, AssetDownload):
+            model.objects.filter(device=device, contact__isnull=True).update(contact=contact)
     return device
 
 

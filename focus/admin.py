@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
@@ -58,7 +59,7 @@ class FocusItemAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return "Save the item first."
         return format_html(
             '<code>&lt;script src="{}" async&gt;&lt;/script&gt;</code>',
-            reverse("focus-js", args=[obj.pk]),
+            f"{settings.PUBLIC_URL}{reverse('focus-js', args=[obj.pk])}",
         )
 
     @admin.display(description="live preview")

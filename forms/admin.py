@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -65,7 +66,8 @@ class FormAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def embed_code(self, obj: Form) -> str:
         if not obj.pk:
             return "Save the form first."
-        url = reverse("form-generate-js") + f"?id={obj.pk}"
+        # Absolute: the code is pasted on the customer's own site.
+        url = f"{settings.PUBLIC_URL}{reverse('form-generate-js')}?id={obj.pk}"
         return format_html('<code>&lt;script src="{}"&gt;&lt;/script&gt;</code>', url)
 
     @admin.display(description="live preview")

@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 
 from contacts.models import Contact, DoNotContact
 from contacts.selectors import contact_is_dnc
-from contacts.services import contact_upsert, device_create, dnc_add, dnc_remove
+from contacts.services import contact_upsert, device_create, device_link, dnc_add, dnc_remove
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +47,24 @@ def test_a_device_id_is_random_and_not_the_primary_key():
     assert len(device.public_id) >= 32
     assert device.public_id != other.public_id
     assert device.public_id != str(device.pk)
+
+
+def test_linking_a_device_brings_its_earlier_identified_hits_to_the_contact():
+    import datetime as dt
+    import uuid
+
+    from tracker.models import PageHit
+
+    device = device_create()
+    now = dt.datetime.now(tz=dt.UTC)
+    PageHit.objects.create(
+        event_id=uuid.uuid4(),
+        day=now.date(),
+        created_at=now,
+        site="https://a.example",
+        path="/",
+        device=device,
+    )
+    contact = contact_upsert(email="late@example.com")
+    device_link(device=device, contact=contact)
+    assert PageHit.objects.get().contact == contact

@@ -143,16 +143,20 @@ def _merge(*parts: dict[dt.date, dict[str, int]]) -> dict[dt.date, dict[str, int
 
 
 def consent_rate(*, start: dt.date, end: dt.date) -> dict[str, Any]:
-    """Browser choices made in the range, against the people counted in it."""
-    choices = ConsentRecord.objects.filter(
-        purpose="tracking",
-        source="script",
-        created_at__date__gte=start,
-        created_at__date__lte=end,
-    ).aggregate(
-        granted=Count("id", filter=Q(action="grant")),
-        refused=Count("id", filter=Q(action="withdraw")),
-        objected=Count("id", filter=Q(action="object")),
+    """Browser choices made in the range (script, choices page, form box), against the
+    people counted in it. Records made for a contact alone (API, email) are not a browser's."""
+    choices = (
+        ConsentRecord.objects.exclude(browser_key="")
+        .filter(
+            purpose="tracking",
+            created_at__date__gte=start,
+            created_at__date__lte=end,
+        )
+        .aggregate(
+            granted=Count("id", filter=Q(action="grant")),
+            refused=Count("id", filter=Q(action="withdraw")),
+            objected=Count("id", filter=Q(action="object")),
+        )
     )
     visitors = (
         DailyStat.objects.filter(
