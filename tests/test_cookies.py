@@ -167,5 +167,6 @@ def test_a_cacheable_response_that_expires_a_cookie_is_kept_out_of_shared_caches
 @pytest.mark.django_db
 def test_every_gate_decision_is_visible_as_a_reason_code(client):
     assert client.get("/mtracking.gif?page_url=http://testserver/")["X-Consentry-Decision"] == (
-        "no_choice")
+        "no_choice"
+    )
     assert client.get("/mtracking.gif", headers={"Sec-GPC": "1"})["X-Consentry-Decision"] == "gpc"
