@@ -33,7 +33,12 @@ def permitted_keys(response: HttpResponseBase) -> set[str]:
 
 
 def _write(
-    response: HttpResponseBase, spec: registry.CookieSpec, value: str, *, issued_at: int
+    response: HttpResponseBase,
+    spec: registry.CookieSpec,
+    value: str,
+    *,
+    issued_at: int,
+    name: str | None = None,
 ) -> None:
     # The expiry is fixed at first issue: re-writing a cookie never extends its life.
     expires_at = issued_at + spec.max_age
@@ -42,7 +47,7 @@ def _write(
         return
     # Django derives the Expires attribute from max_age, so both say the same first expiry.
     response.set_cookie(
-        spec.name,
+        name or spec.name,
         value,
         max_age=remaining,
         domain=settings.COOKIE_DOMAIN,
@@ -50,7 +55,7 @@ def _write(
         httponly=spec.http_only,
         samesite=settings.COOKIE_SAMESITE,
     )
-    _mark(response, spec.name)
+    _mark(response, name or spec.name)
 
 
 def _expire(response: HttpResponseBase, name: str) -> None:
@@ -135,21 +140,14 @@ def choice_write(
     return stored
 
 
-# A browser remembers at most this many focus items; the oldest are forgotten first.
-_FOCUS_MAX = 30
-
-
 def focus_seen_write(response: HttpResponseBase, browser: Browser, *, item_id: int) -> None:
     """Remember that a focus item was shown, so it keeps to its frequency. Functional and
-    switchable (FOCUS_FREQUENCY_COOKIE); it holds item ids and times, never an identifier."""
+    switchable (FOCUS_FREQUENCY_COOKIE); one cookie per item, holding a time, never an
+    identifier, so that two items shown at once cannot overwrite each other."""
     if not settings.FOCUS_FREQUENCY_COOKIE:
         return
     now = int(time.time())
-    previous = browser.focus
-    seen = dict(previous.seen) if previous else {}
-    seen[str(item_id)] = now
-    if len(seen) > _FOCUS_MAX:
-        seen = dict(sorted(seen.items(), key=lambda kv: kv[1])[-_FOCUS_MAX:])
-    issued_at = previous.issued_at if previous else now
-    value = signing.dumps({"s": seen, "i": issued_at}, salt=registry.FOCUS.salt)
-    _write(response, registry.FOCUS, value, issued_at=issued_at)
+    key = str(item_id)
+    issued_at = browser.focus.issued.get(key, now) if browser.focus else now
+    value = signing.dumps({"t": now, "i": issued_at}, salt=f"{registry.FOCUS.salt}.{key}")
+    _write(response, registry.FOCUS, value, issued_at=issued_at, name=registry.FOCUS.named(key))

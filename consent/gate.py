@@ -118,7 +118,8 @@ class StoredFocus:
     """Focus items this browser was shown: item id -> when (epoch seconds). No identifier."""
 
     seen: dict[str, int]
-    issued_at: int
+    # item id -> when its cookie was first written (its expiry never moves)
+    issued: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,29 +190,39 @@ def read_device(value: str | None, now: int) -> StoredDevice | None:
     return stored if _fresh(stored.issued_at, registry.DEVICE, now) else None
 
 
-def read_focus(value: str | None, now: int) -> StoredFocus | None:
-    if not value:
-        return None
-    try:
-        data = signing.loads(value, salt=registry.FOCUS.salt)
-        seen = {str(k): int(v) for k, v in dict(data["s"]).items()}
-        stored = StoredFocus(seen=seen, issued_at=int(data["i"]))
-    except (signing.BadSignature, KeyError, ValueError, TypeError, AttributeError):
-        return None
-    return stored if _fresh(stored.issued_at, registry.FOCUS, now) else None
+def read_focus(cookies: dict[str, str], now: int) -> StoredFocus | None:
+    """The items this browser remembers having shown: one signed cookie per item, each
+    holding its item id (bound by the signature) and a time."""
+    prefix = registry.FOCUS.prefix or ""
+    seen: dict[str, int] = {}
+    issued: dict[str, int] = {}
+    for name, value in cookies.items():
+        if not name.startswith(prefix):
+            continue
+        item = name[len(prefix):]
+        try:
+            data = signing.loads(value, salt=f"{registry.FOCUS.salt}.{item}")
+            shown, first = int(data["t"]), int(data["i"])
+        except (signing.BadSignature, KeyError, ValueError, TypeError):
+            continue
+        if _fresh(first, registry.FOCUS, now):
+            seen[item], issued[item] = shown, first
+    return StoredFocus(seen=seen, issued=issued) if seen else None
 
 
 def read_browser(request: HttpRequest) -> Browser:
     cookies = request.COOKIES
     now = int(time.time())
     present = frozenset(
-        name for name in cookies if name in registry.BY_NAME or name in registry.LEGACY_COOKIES
+        name
+        for name in cookies
+        if registry.spec_for(name) is not None or name in registry.LEGACY_COOKIES
     )
     return Browser(
         choice=read_choice(cookies.get(registry.CONSENT.name), now),
         device=read_device(cookies.get(registry.DEVICE.name), now),
         present=present,
-        focus=read_focus(cookies.get(registry.FOCUS.name), now),
+        focus=read_focus(cookies, now),
     )
 
 

@@ -41,7 +41,7 @@ class CookieGuardMiddleware:
             if key in permitted:
                 continue
             name = response.cookies[key].key
-            tracked = name in registry.BY_NAME or name in registry.LEGACY_COOKIES
+            tracked = registry.spec_for(name) is not None or name in registry.LEGACY_COOKIES
             if public or tracked:
                 del response.cookies[key]
                 logger.error(

@@ -38,6 +38,16 @@ class CookieSpec:
     def max_age(self) -> int:
         return self.lifetime_days * 86400
 
+    @property
+    def prefix(self) -> str | None:
+        """For a family of cookies named like "consentry_focus_{id}": the part before "{"."""
+        return self.name.split("{", 1)[0] if "{" in self.name else None
+
+    def named(self, key: object) -> str:
+        """The name of one member of a family ("consentry_focus_{id}" -> "consentry_focus_7")."""
+        assert self.prefix is not None
+        return f"{self.prefix}{key}"
+
 
 CONSENT = CookieSpec(
     name="consentry_consent",
@@ -59,18 +69,25 @@ DEVICE = CookieSpec(
 )
 
 FOCUS = CookieSpec(
-    name="consentry_focus",
+    # One cookie per item: two items shown at once cannot overwrite each other's memory.
+    name="consentry_focus_{id}",
     category=Category.FUNCTIONAL,
-    purpose="Which focus items were shown or dismissed and when, so they respect their "
-    "frequency; holds no identifier.",
-    when="When a focus item is shown or dismissed.",
+    purpose="When this focus item was last shown, so it keeps to its frequency; holds no "
+    "identifier.",
+    when="When a focus item that is not shown on every page is shown.",
     lifetime_days=30,
     salt="consentry.cookie.focus",
-    http_only=False,
 )
 
 REGISTRY: tuple[CookieSpec, ...] = (CONSENT, DEVICE, FOCUS)
-BY_NAME = {spec.name: spec for spec in REGISTRY}
+BY_NAME = {spec.name: spec for spec in REGISTRY if spec.prefix is None}
+
+
+def spec_for(name: str) -> CookieSpec | None:
+    """The registry entry a cookie name belongs to, if any."""
+    if name in BY_NAME:
+        return BY_NAME[name]
+    return next((s for s in REGISTRY if s.prefix and name.startswith(s.prefix)), None)
 TRACKING_COOKIES = frozenset(s.name for s in REGISTRY if s.category is Category.TRACKING)
 
 # Mautic's cookies: expired on sight wherever a browser still carries them.

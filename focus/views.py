@@ -16,7 +16,7 @@ from django.views.decorators.http import require_safe
 
 from consent.cookies import apply, focus_seen_write
 from consent.gate import Surface, decide
-from focus.models import FocusEventKind, FocusItem
+from focus.models import FocusEventKind, FocusItem, Frequency
 from focus.services import focus_event_record, focus_link, focus_text_clean
 from tracker.views import PIXEL
 
@@ -50,6 +50,7 @@ def _config(item: FocusItem) -> dict[str, object]:
         "label": item.button_label or "Open",
         "href": f"{base}{reverse('email-click', args=[link.redirect_id])}" if link else "",
         "form": form,
+        "formId": item.form_id,
         "trigger": item.trigger,
         "value": item.trigger_value,
         "pixel": f"{base}{reverse('focus-viewpixel', args=[item.pk])}",
@@ -87,7 +88,8 @@ def viewpixel(request: HttpRequest, focus_id: str) -> HttpResponseBase:
         )
     response = HttpResponse(PIXEL, content_type="image/gif")
     response["Cache-Control"] = "no-store"
-    focus_seen_write(response, decision.browser, item_id=item.pk)
+    if item.frequency != Frequency.EVERY_PAGE:
+        focus_seen_write(response, decision.browser, item_id=item.pk)
     apply(response, decision, device_id=device_id)
     return response
 

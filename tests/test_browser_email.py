@@ -15,95 +15,30 @@ empty lists here.
 
 from __future__ import annotations
 
-import base64
 import html
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import (
-    APIResponse,
-    Browser,
-    BrowserContext,
-    Cookie,
-    Page,
-    Request,
-    Response,
-    sync_playwright,
-)
+from playwright.sync_api import APIResponse, Browser, Request, Response
 
-from consent import registry
 from contacts.models import DoNotContact
 from contacts.selectors import contact_is_dnc
 from emails.models import EmailClick
+from tests.browser import BLANK, CONSENT, DEVICE, SHOP_PAGES, Person
+from tests.browser import chromium as chromium
+from tests.browser import tracker as tracker
 from tests.browsers import consent_cookie, device_cookie
-from tests.conftest import CHROMIUM, _missing
 from tests.emailing import Sent, sent_to
 from tests.tracking import CHROME
 
 pytestmark = [pytest.mark.browser]
 
-CONSENT = registry.CONSENT.name
-DEVICE = registry.DEVICE.name
 SHOP = "https://shop.example.com/sale?x=1&y=2"
-BLANK = b"<!doctype html><title>Sale</title><p>blank page</p>"
 # Every path on the tracker that tracks: the script, its events, the page pixel, email pixels.
 TRACKERS = re.compile(r"^/(mtc\.js|mtc/event|mtracking\.gif|email/[^/]+\.gif)$")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """One Chromium for the module; every browser in a test is a fresh context (incognito)."""
-    if not CHROMIUM.exists():
-        # The autouse service check runs after module fixtures: ask the same question first.
-        _missing("this test needs Chromium at /usr/bin/chromium (apt-get install chromium)")
-    # Playwright's sync API keeps an event loop running in this thread, which makes Django
-    # refuse ORM calls here (including the database flush between tests). Nothing here is
-    # actually async: allow it for this module only.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                yield browser
-            finally:
-                browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture
-def tracker(live_server: Any, settings: Any) -> str:
-    """The live server's origin, which the emails rendered from now on link to."""
-    settings.PUBLIC_URL = live_server.url  # before any sent_to(): the links point here
-    settings.TRACKING_MODE = "consent"
-    settings.REDIS_URL = None  # every click is written straight to the database
-    settings.COOKIE_SECURE = False  # plain http here
-    settings.COOKIE_DOMAIN = None
-    settings.COOKIE_SAMESITE = "Lax"
-    settings.HONOR_GPC = True
-    settings.HONOR_DNT = True
-    settings.DNC_REVOKES_TRACKING = True
-    url: str = live_server.url
-    return url
 
 
 def set_cookies(response: Response | APIResponse) -> dict[str, str]:
@@ -143,35 +78,24 @@ class Links:
         )
 
 
-@dataclass
-class Tab:
+@dataclass(kw_only=True)
+class Tab(Person):
     """One person's browser (a fresh Chromium context: incognito) with one tab open."""
 
     who: str
-    tracker: str
-    context: BrowserContext
-    page: Page
     requests: list[Request] = field(default_factory=list)
     shop: list[str] = field(default_factory=list)  # URLs that reached the (blank) shop page
     # (step, names of the cookies this browser holds after it), in order.
     journal: list[tuple[str, list[str]]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
 
-    def cookies(self) -> dict[str, Cookie]:
-        """Every cookie Chromium holds for this browser, on any origin."""
-        return {cookie["name"]: cookie for cookie in self.context.cookies()}
+    def watches(self, request: Request) -> bool:
+        return request.url.startswith(self.tracker) and not request.url.endswith("/favicon.ico")
 
     def note(self, step: str) -> list[str]:
         """Write down the cookies held after `step`; returns their names."""
         names = sorted(self.cookies())
         self.journal.append((step, names))
         return names
-
-    def carry(self, **cookies: str) -> None:
-        """Cookies this browser already holds for the tracker's host."""
-        self.context.add_cookies(
-            [{"name": name, "value": value, "url": self.tracker} for name, value in cookies.items()]
-        )
 
     def follow(self, link: str) -> Response:
         """Open an email's tracked link; returns the tracker's redirect, once the (blank)
@@ -213,41 +137,10 @@ def browsers(chromium: Browser, tracker: str) -> Iterator[Callable[[str], Tab]]:
     opened: list[Tab] = []
 
     def open_browser(who: str) -> Tab:
-        context = chromium.new_context(user_agent=CHROME)
-        page = context.new_page()
-        tab = Tab(who=who, tracker=tracker, context=context, page=page)
+        tab = Tab.start(chromium, tracker=tracker, who=who)
         opened.append(tab)
-
-        # The shop cannot be reached from here: Chromium's own request interception answers a
-        # blank page for it. (Playwright's context.route() is not called for the hops of a
-        # redirect, so it cannot answer the request that the tracker's redirect leads to.)
-        devtools = context.new_cdp_session(page)
-
-        def shop(event: dict[str, Any]) -> None:
-            if event.get("resourceType") == "Document":  # not the favicon
-                tab.shop.append(event["request"]["url"])
-            devtools.send(
-                "Fetch.fulfillRequest",
-                {
-                    "requestId": event["requestId"],
-                    "responseCode": 200,
-                    "responseHeaders": [{"name": "Content-Type", "value": "text/html"}],
-                    "body": base64.b64encode(BLANK).decode(),
-                },
-            )
-
-        def failed(request: Request) -> None:
-            if request.url.startswith(tracker) and not request.url.endswith("/favicon.ico"):
-                tab.problems.append(f"{request.url}: {request.failure}")
-
-        devtools.on("Fetch.requestPaused", shop)
-        devtools.send(
-            "Fetch.enable",
-            {"patterns": [{"urlPattern": "https://shop.example.com/*", "requestStage": "Request"}]},
-        )
-        page.on("request", lambda request: tab.requests.append(request))
-        page.on("requestfailed", failed)
-        page.on("pageerror", lambda error: tab.problems.append(f"page error: {error}"))
+        tab.shop = tab.answer(SHOP_PAGES, BLANK)
+        tab.page.on("request", lambda request: tab.requests.append(request))
         return tab
 
     try:

@@ -9,50 +9,25 @@ real consent gate), and what the browser ends up holding is read back from Chrom
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from string import Template
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    Cookie,
-    Locator,
-    Page,
-    Request,
-    Response,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, Locator, Response, expect
 
-from consent.gate import read_device
 from consent.models import ConsentRecord
 from contacts.models import Contact, Device
 from forms.models import Field, Form, Submission
-from tests.conftest import CHROMIUM, _missing
+from tests.browser import CONSENT, DEVICE, TIMEOUT_MS, HostSite, Person, browsing, host_page
+from tests.browser import chromium as chromium
+from tests.browser import site as site
 from tests.forming import form_make
-from tests.tracking import CHROME
 
 pytestmark = [pytest.mark.browser]
 
-CONSENT = "consentry_consent"
-DEVICE = "consentry_device"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 10_000
 SUCCESS = "Thank you, we received your message."
 CORRECT = "Please correct the highlighted fields."
 BAD_EMAIL = "Enter a valid email address."
@@ -60,107 +35,31 @@ REQUIRED = "This field is required."
 # Every alias of tests.forming.form_make that a visitor types into.
 TEXT_ALIASES = ["email", "first_name", "message", "size", "age", "visit"]
 
-# A customer's page with the embed snippet as the admin hands it out.
-HOST_PAGE = Template(
-    """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>$title</title></head>
-<body>
-<h1>$title</h1>
-$embed
-<p id="after">More of the host page.</p>
-</body>
-</html>
-"""
-)
+
+def contact_page(site: HostSite, path: str, title: str, *, script: str = "") -> str:
+    """A page of the host site, with the embed snippet as the admin hands it out (if any)."""
+    embed = f'<script src="{script}"></script>\n' if script else ""
+    return site.serve(
+        path, host_page(title, body=f'{embed}<p id="after">More of the host page.</p>')
+    )
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """One Chromium for the module; every test gets fresh contexts (no shared cookies)."""
-    if not CHROMIUM.exists():
-        # The autouse service check runs after module fixtures: ask the same question first.
-        _missing("this test needs Chromium at /usr/bin/chromium (apt-get install chromium)")
-    # Playwright's sync API keeps an event loop running in this thread, which makes Django
-    # refuse ORM calls here (including the database flush between tests). Nothing here is
-    # actually async: allow it for this module only.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                yield browser
-            finally:
-                browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+def embed(site: HostSite, form: Form, *, kiosk: bool = False) -> str:
+    """A page of the host site that embeds `form`; returns its path."""
+    query = f"id={form.pk}" + ("&kiosk=1" if kiosk else "")
+    path = f"/{'kiosk' if kiosk else 'contact'}-{form.pk}"
+    return contact_page(site, path, "Contact", script=f"{site.tracker}/form/generate.js?{query}")
 
 
-class HostSite:
-    """A tiny website of its own origin whose pages embed the tracker's forms."""
-
-    def __init__(self, host: str, tracker: str) -> None:
-        self.tracker = tracker
-        self.pages: dict[str, bytes] = {}
-        pages = self.pages
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = pages.get(urlsplit(self.path).path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.server.daemon_threads = True
-        self.origin = f"http://{host}:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-        self.page("/thanks", "Thanks for writing")
-
-    def page(self, path: str, title: str, *, script: str = "") -> str:
-        embed = f'<script src="{script}"></script>' if script else ""
-        self.pages[path] = HOST_PAGE.substitute(title=title, embed=embed).encode()
-        return path
-
-    def embed(self, form: Form, *, kiosk: bool = False) -> str:
-        """A page of this site that embeds `form`; returns its path."""
-        query = f"id={form.pk}" + ("&kiosk=1" if kiosk else "")
-        path = f"/{'kiosk' if kiosk else 'contact'}-{form.pk}"
-        return self.page(path, "Contact", script=f"{self.tracker}/form/generate.js?{query}")
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@dataclass
-class Visitor:
+@dataclass(kw_only=True)
+class Visitor(Person):
     """A person in Chromium, on the host site or on the tracker's own form pages."""
 
-    tracker: str  # the tracker's origin, e.g. http://localhost:P1
     site: HostSite  # the host site, e.g. http://localhost:P2
-    context: BrowserContext
-    page: Page
-    problems: list[str] = field(default_factory=list)
 
     def open_embed(self, form: Form, *, kiosk: bool = False, query: str = "") -> None:
         """Load a host page embedding `form` and wait until the script has injected it."""
-        self.page.goto(self.site.origin + self.site.embed(form, kiosk=kiosk) + query)
+        self.page.goto(self.site.origin + embed(self.site, form, kiosk=kiosk) + query)
         expect(self.form).to_be_visible(timeout=TIMEOUT_MS)
         # Anything set on the window survives only as long as the page is not navigated away.
         self.page.evaluate("() => { window.stillTheSamePage = true; }")
@@ -237,72 +136,11 @@ class Visitor:
         )
         return held
 
-    def cookies(self) -> dict[str, Cookie]:
-        """Every cookie Chromium holds for this visitor, on any origin."""
-        return {cookie["name"]: cookie for cookie in self.context.cookies()}
-
-    def storage(self) -> dict[str, Any]:
-        """What the current page itself can see or has stored."""
-        result: dict[str, Any] = self.page.evaluate(
-            """async () => ({
-                cookie: document.cookie,
-                local: localStorage.length,
-                session: sessionStorage.length,
-                indexed: indexedDB.databases ? (await indexedDB.databases()).length : 0,
-            })"""
-        )
-        return result
-
-    def device_id(self) -> str:
-        """The device id inside the tracker's cookie, checked the way the gate checks it."""
-        stored = read_device(self.cookies()[DEVICE]["value"], int(time.time()))
-        assert stored is not None, "the device cookie does not verify"
-        return stored.device_id
-
-
-def _watch(person: Visitor) -> None:
-    def failed(request: Request) -> None:
-        person.problems.append(f"{request.url}: {request.failure}")
-
-    person.page.on("requestfailed", failed)
-    person.page.on("pageerror", lambda error: person.problems.append(f"page error: {error}"))
-
-
-@pytest.fixture
-def site(live_server: Any, settings: Any) -> Iterator[HostSite]:
-    tracker = live_server.url
-    host = urlsplit(tracker).hostname
-    assert host is not None
-    # Same host name, another port: another origin of the same site, so the tracker's
-    # SameSite=Lax cookies travel with the script's requests, as on t.example.com.
-    server = HostSite(host, tracker)
-    assert server.origin != tracker
-    settings.PUBLIC_URL = tracker  # the form's action: where the script posts
-    settings.TRACKING_MODE = "consent"
-    settings.TRACKED_SITES = [server.origin]
-    settings.REDIS_URL = None
-    settings.COOKIE_SECURE = False  # plain http here
-    settings.COOKIE_DOMAIN = None
-    settings.COOKIE_SAMESITE = "Lax"
-    settings.HONOR_GPC = True
-    settings.HONOR_DNT = True
-    settings.DNC_REVOKES_TRACKING = True
-    settings.FORM_SUBMIT_LIMIT = 1000
-    try:
-        yield server
-    finally:
-        server.close()
-
 
 def _visitor(chromium: Browser, site: HostSite, *, script: bool = True) -> Iterator[Visitor]:
-    context = chromium.new_context(user_agent=CHROME, java_script_enabled=script)
-    try:
-        person = Visitor(tracker=site.tracker, site=site, context=context, page=context.new_page())
-        _watch(person)
+    person = Visitor.start(chromium, javascript=script, tracker=site.tracker, site=site)
+    with browsing(person):
         yield person
-        assert person.problems == []
-    finally:
-        context.close()
 
 
 @pytest.fixture
@@ -556,6 +394,7 @@ def test_a_tracker_cookie_identity_never_prefills_the_embed_or_the_standalone_pa
 
 
 def test_a_redirect_url_on_the_host_site_takes_the_browser_there_after_submitting(visitor):
+    contact_page(visitor.site, "/thanks", "Thanks for writing")
     form = form_make(redirect_url=f"{visitor.site.origin}/thanks")
     visitor.open_embed(form)
     visitor.fill(email="ada@example.com")

@@ -9,63 +9,40 @@ asserted as soon as the script's request has been answered.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from string import Template
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Cookie, Page, Request, sync_playwright
+from playwright.sync_api import Browser, Request
 
-from consent.gate import read_device
 from consent.models import ConsentRecord
 from contacts.models import Device
 from contacts.services import contact_upsert, device_link, dnc_add
+from tests.browser import (
+    CONSENT,
+    DEVICE,
+    TIMEOUT,
+    HostSite,
+    Person,
+    browsing,
+    eventually,
+    host_page,
+    tracking_snippet,
+)
+from tests.browser import chromium as chromium
+from tests.browser import site as site
 from tests.browsers import consent_cookie
-from tests.conftest import CHROMIUM, _missing
-from tests.tracking import CHROME
 from tracker.models import AnonymousHit, PageHit
 
 pytestmark = [pytest.mark.browser]
 
-CONSENT = "consentry_consent"
-DEVICE = "consentry_device"
 # Thirteen months, as the registry counts them (CNIL / EDPB): the longest a cookie may live.
 THIRTEEN_MONTHS = 395 * 86400
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT = 10.0
 
-# The classic Mautic-style embed snippet, as site owners paste it, then the page's own calls.
-PAGE = Template(
-    """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>$title</title>
-<script>
-(function(w,d,t,u,n,a,m){w['MauticTrackingObject']=n;
- w[n]=w[n]||function(){(w[n].q=w[n].q||[]).push(arguments)},a=d.createElement(t),
- m=d.getElementsByTagName(t)[0];a.async=1;a.src=u;m.parentNode.insertBefore(a,m)
-})(window,document,'script','$script','mt');
-$commands
-</script>
-</head>
-<body><h1>$title</h1></body>
-</html>
-"""
-)
+# The host site's pages: each carries the classic embed snippet, then the page's own calls.
 PAGES = {
     "/pricing": ("Pricing", "mt('send', 'pageview');"),
     # A site whose own banner already has the visitor's answer when the page starts.
@@ -73,79 +50,16 @@ PAGES = {
 }
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """One Chromium for the module; every test gets a fresh context (no shared cookies)."""
-    if not CHROMIUM.exists():
-        # The autouse service check runs after module fixtures: ask the same question first.
-        _missing("this test needs Chromium at /usr/bin/chromium (apt-get install chromium)")
-    # Playwright's sync API keeps an event loop running in this thread, which makes Django
-    # refuse ORM calls here (including the database flush between tests). Nothing here is
-    # actually async: allow it for this module only.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                yield browser
-            finally:
-                browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-def _page_server(host: str, script_url: str) -> ThreadingHTTPServer:
-    """A tiny site of its own origin that embeds the tracker, like a customer's website."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            page = PAGES.get(urlsplit(self.path).path)
-            if page is None:
-                self.send_error(404)
-                return
-            title, commands = page
-            body = PAGE.substitute(title=title, script=script_url, commands=commands).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer((host, 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    return server
-
-
-def eventually(check: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not true after {timeout}s: {what}")
-        time.sleep(0.02)
-
-
-@dataclass
-class Visitor:
+@dataclass(kw_only=True)
+class Visitor(Person):
     """A person in Chromium on the host site, whose pages embed the tracker."""
 
-    tracker: str  # the tracker's origin, e.g. http://localhost:P1
     site: str  # the host page's origin, e.g. http://localhost:P2
-    context: BrowserContext
-    page: Page
     # Every request the script made to /mtc/event that got an answer, in order.
     events: list[Request] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+
+    def watches(self, request: Request) -> bool:
+        return request.url.startswith(self.tracker)
 
     def open(self, path: str = "/pricing", *, requests: int = 1) -> list[dict[str, Any]]:
         """Load a host page and wait until the script's `requests` calls were answered;
@@ -185,71 +99,19 @@ class Visitor:
         assert self.replies(start, start + 1) == [reply]
         return reply
 
-    def cookies(self) -> dict[str, Cookie]:
-        """Every cookie Chromium holds for this visitor, on any origin."""
-        return {cookie["name"]: cookie for cookie in self.context.cookies()}
-
-    def storage(self) -> dict[str, Any]:
-        """What the host page itself can see or has stored."""
-        result: dict[str, Any] = self.page.evaluate(
-            """async () => ({
-                cookie: document.cookie,
-                local: localStorage.length,
-                session: sessionStorage.length,
-                indexed: indexedDB.databases ? (await indexedDB.databases()).length : 0,
-            })"""
-        )
-        return result
-
-    def device_id(self) -> str:
-        """The device id inside the tracker's cookie, checked the way the gate checks it."""
-        cookie = self.cookies()[DEVICE]
-        stored = read_device(cookie["value"], int(time.time()))
-        assert stored is not None, "the device cookie does not verify"
-        return stored.device_id
-
 
 @pytest.fixture
-def visitor(chromium: Browser, live_server: Any, settings: Any) -> Iterator[Visitor]:
-    tracker = live_server.url
-    host = urlsplit(tracker).hostname
-    assert host is not None
-    # Same host name, another port: another origin of the same site, so the tracker's
-    # SameSite=Lax cookies travel with the script's requests, as on t.example.com.
-    server = _page_server(host, f"{tracker}/mtc.js")
-    site = f"http://{host}:{server.server_address[1]}"
-    assert site != tracker
-    settings.TRACKING_MODE = "consent"
-    settings.TRACKED_SITES = [site]
-    settings.REDIS_URL = None
-    settings.COOKIE_SECURE = False  # plain http here
-    settings.COOKIE_DOMAIN = None
-    settings.COOKIE_SAMESITE = "Lax"
-    settings.HONOR_GPC = True
-    settings.HONOR_DNT = True
-    settings.DNC_REVOKES_TRACKING = True
-    context = chromium.new_context(user_agent=CHROME)
-    try:
-        page = context.new_page()
-        person = Visitor(tracker=tracker, site=site, context=context, page=page)
+def visitor(chromium: Browser, site: HostSite) -> Iterator[Visitor]:
+    for path, (title, commands) in PAGES.items():
+        site.serve(path, host_page(title, head=tracking_snippet(site.tracker, commands)))
+    with browsing(Visitor.start(chromium, tracker=site.tracker, site=site.origin)) as person:
 
         def finished(request: Request) -> None:
-            if request.url.startswith(f"{tracker}/mtc/event") and request.method == "POST":
+            if request.url.startswith(f"{person.tracker}/mtc/event") and request.method == "POST":
                 person.events.append(request)
 
-        def failed(request: Request) -> None:
-            if request.url.startswith(tracker):
-                person.problems.append(f"{request.url}: {request.failure}")
-
-        page.on("requestfinished", finished)
-        page.on("requestfailed", failed)
-        page.on("pageerror", lambda error: person.problems.append(f"page error: {error}"))
+        person.page.on("requestfinished", finished)
         yield person
-        assert person.problems == []
-    finally:
-        context.close()
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_pageview_in_consent_mode_is_counted_and_sets_no_cookie_on_either_origin(visitor):

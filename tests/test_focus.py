@@ -60,16 +60,33 @@ def test_the_script_shows_the_item_to_a_visitor_without_consent_and_sets_no_cook
 
 
 def test_the_view_pixel_counts_anonymously_and_writes_only_the_frequency_cookie(client):
-    item = item_make()
+    item = item_make(frequency="once")
     response = view(client, item)
     assert response["Content-Type"] == "image/gif"
-    assert set(live(response)) == {registry.FOCUS.name}
+    name = registry.FOCUS.named(item.pk)
+    assert set(live(response)) == {name}
+    assert response.cookies[name]["httponly"]
     event = FocusEvent.objects.get()
     assert (event.kind, event.device, event.contact, event.machine) == ("view", None, None, False)
-    # The frequency cookie holds item ids and times, nothing that identifies anyone.
-    data = signing.loads(live(response)[registry.FOCUS.name], salt=registry.FOCUS.salt)
-    assert set(data) == {"s", "i"}
-    assert list(data["s"]) == [str(item.pk)]
+    # The frequency cookie holds a time, nothing that identifies anyone.
+    data = signing.loads(live(response)[name], salt=f"{registry.FOCUS.salt}.{item.pk}")
+    assert set(data) == {"t", "i"}
+
+
+def test_an_item_shown_on_every_page_needs_no_cookie(client):
+    assert live(view(client, item_make(frequency="every_page"))) == {}
+
+
+def test_two_items_shown_at_once_both_keep_their_frequency(client):
+    first, second = item_make(frequency="once"), item_make(frequency="once")
+    # Both view pixels leave with the same (empty) cookie jar, as two images on one page do.
+    answers = [view(client, first), view(client, second)]
+    client.cookies.clear()
+    for answer in answers:
+        for name, value in live(answer).items():
+            client.cookies[name] = value
+    for item in (first, second):
+        assert "var c =" not in client.get(f"/focus/{item.pk}.js").content.decode()
 
 
 def test_after_a_grant_the_view_is_identified(client):
@@ -100,9 +117,13 @@ def test_the_frequency_cookie_can_be_switched_off(client):
     assert live(view(client, item)) == {}
 
 
-def test_the_frequency_cookie_cannot_be_forged(client):
+def test_the_frequency_cookie_cannot_be_forged_or_moved_to_another_item(client):
     item = item_make(frequency="once")
-    client.cookies[registry.FOCUS.name] = json.dumps({"s": {str(item.pk): 1}, "i": 1})
+    other = item_make(frequency="once")
+    client.cookies[registry.FOCUS.named(item.pk)] = json.dumps({"t": 1, "i": 1})
+    assert "var c =" in client.get(f"/focus/{item.pk}.js").content.decode()
+    shown = live(view(client, other))[registry.FOCUS.named(other.pk)]
+    client.cookies[registry.FOCUS.named(item.pk)] = shown  # another item's signed value
     assert "var c =" in client.get(f"/focus/{item.pk}.js").content.decode()
 
 

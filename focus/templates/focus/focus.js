@@ -44,6 +44,11 @@
       open.className = "b"; open.textContent = c.label;
       open.addEventListener("click", function () {
         open.remove();
+        // A script inside a shadow root has no document.currentScript: tell the form script
+        // where to put the form.
+        var slot = document.createElement("div");
+        box.appendChild(slot);
+        (window.ConsentryFormSlots = window.ConsentryFormSlots || {})[c.formId] = slot;
         var s = document.createElement("script");
         s.src = c.form;
         box.appendChild(s);

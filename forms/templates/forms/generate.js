@@ -7,7 +7,11 @@
   var box = document.createElement("div");
   box.className = "consentry-form-box";
   box.innerHTML = html;
-  if (me && me.parentNode) { me.parentNode.insertBefore(box, me.nextSibling); }
+  // Opened from a focus item, the form goes where the item asked for it (its shadow root).
+  var slots = window.ConsentryFormSlots || {};
+  var slot = slots[{{ form_id }}];
+  if (slot) { delete slots[{{ form_id }}]; slot.appendChild(box); }
+  else if (me && me.parentNode) { me.parentNode.insertBefore(box, me.nextSibling); }
   else { document.body.appendChild(box); }
   var form = box.querySelector("form");
   if (!form || !window.fetch || !window.FormData) { return; }
