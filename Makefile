@@ -8,7 +8,7 @@ ifeq ($(strip $(SECRET_KEY)),)
 export SECRET_KEY_FILE ?= $(CURDIR)/var/secret_key
 endif
 
-.PHONY: run test install serve clean
+.PHONY: run test install bench clean
 
 install: $(BIN)/.installed
 
@@ -33,6 +33,10 @@ run: install var/secret_key
 
 test: install var/secret_key
 	scripts/test
+
+# The production configuration under load, beside a bare Django view (see bench/README.md).
+bench: install
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) var
