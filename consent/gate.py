@@ -199,7 +199,7 @@ def read_focus(cookies: dict[str, str], now: int) -> StoredFocus | None:
     for name, value in cookies.items():
         if not name.startswith(prefix):
             continue
-        item = name[len(prefix):]
+        item = name[len(prefix) :]
         try:
             data = signing.loads(value, salt=f"{registry.FOCUS.salt}.{item}")
             shown, first = int(data["t"]), int(data["i"])

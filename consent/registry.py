@@ -88,6 +88,8 @@ def spec_for(name: str) -> CookieSpec | None:
     if name in BY_NAME:
         return BY_NAME[name]
     return next((s for s in REGISTRY if s.prefix and name.startswith(s.prefix)), None)
+
+
 TRACKING_COOKIES = frozenset(s.name for s in REGISTRY if s.category is Category.TRACKING)
 
 # Mautic's cookies: expired on sight wherever a browser still carries them.

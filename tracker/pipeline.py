@@ -220,8 +220,12 @@ def events_drain(
             break
         ids, events = _decode(pending)
         written += events_store(events)
-        client.xack(EVENT_STREAM, GROUP, *ids)
-        client.xdel(EVENT_STREAM, *ids)
+        # One transaction: an entry acknowledged but left in the stream would never be read
+        # again, and the backlog would never reach zero.
+        finish = client.pipeline(transaction=True)
+        finish.xack(EVENT_STREAM, GROUP, *ids)
+        finish.xdel(EVENT_STREAM, *ids)
+        finish.execute()
     return written
 
 

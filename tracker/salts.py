@@ -64,6 +64,10 @@ def salt_for(day: dt.date) -> bytes:
                 logger.warning("Redis unreachable: the salt of %s comes from the database", day)
         if value is None:
             value = _from_database(day)
+            if client is not None:
+                # Redis is the shared source: a fallback kept for the day would make this
+                # process count visitors apart from the others once Redis is back.
+                return value
         for old in [d for d in _cache if d < day - dt.timedelta(days=1)]:
             del _cache[old]
         _cache[day] = value
