@@ -396,7 +396,7 @@ def disturbed(result: WrkResult) -> bool:
 
 # A load during which other work on the machine kept more cores than this busy is disturbed:
 # its figures are low. It is run again while the patience budget lasts.
-OTHER_LOAD_LIMIT = 0.25
+OTHER_LOAD_LIMIT = 0.1
 
 
 @dataclass
