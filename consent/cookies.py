@@ -101,6 +101,10 @@ def apply(response: HttpResponseBase, decision: Decision, *, device_id: str | No
     if decision.clear:
         for name in browser.present & registry.TRACKING_COOKIES:
             _expire(response, name)
+    if decision.revokes_grant and browser.choice is not None:
+        choice_write(
+            response, browser, choice=Choice.REFUSED, notice_version=browser.choice.notice_version
+        )
 
 
 def legacy_expire(response: HttpResponseBase, present: set[str] | frozenset[str]) -> None:

@@ -154,6 +154,12 @@ class Decision:
     def choice(self) -> Choice | None:
         return self.browser.choice.choice if self.browser.choice else None
 
+    @property
+    def revokes_grant(self) -> bool:
+        """Do-Not-Contact outranks the browser's grant: once the device cookie that led to
+        the contact is expired, the grant must not hand the browser a fresh device."""
+        return self.reason is Reason.DNC and self.choice is Choice.GRANTED
+
 
 def _fresh(issued_at: int, spec: registry.CookieSpec, now: int) -> bool:
     return issued_at - _CLOCK_SKEW <= now < issued_at + spec.max_age

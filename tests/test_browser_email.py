@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import APIResponse, Browser, Request, Response
 
+from consent.gate import read_choice
 from contacts.models import DoNotContact
 from contacts.selectors import contact_is_dnc
 from emails.models import EmailClick
@@ -232,9 +234,11 @@ def test_problem_1_a_browser_that_granted_tracking_loses_its_device_cookie_on_th
     assert ada.note("unsubscribe button pressed (POST)") == [CONSENT]
     assert contact_is_dnc(contact=sent.contact, channel="email")
 
-    # Her grant is still on the browser, but Do-Not-Contact is stronger: no cookie comes back.
+    # Her grant is still on the browser, but Do-Not-Contact is stronger: no tracking cookie
+    # comes back, and her grant is turned into a refusal (no later request can use it).
     redirect = ada.follow(links.tracked)
-    assert set_cookies(redirect) == {}
+    assert set_cookies(redirect) == {CONSENT: "set"}
+    assert read_choice(ada.cookies()[CONSENT]["value"], int(time.time())).choice == "r"
     assert ada.note("regular link opened again") == [CONSENT]
     assert clicks() == [(sent.link.pk, sent.recipient.pk), (sent.link.pk, None)]
 
@@ -271,9 +275,10 @@ def test_problem_1_after_a_one_click_unsubscribe_from_the_mail_client_the_next_c
     assert ada.cookies()[DEVICE] == device
     assert ada.note("unsubscribed from the mail client") == [CONSENT, DEVICE]
 
-    # The next click expires the device cookie and writes none.
+    # The next click expires the device cookie, writes none, and turns the grant into a refusal.
     redirect = ada.follow(links.tracked)
-    assert set_cookies(redirect) == {DEVICE: "expired"}
+    assert set_cookies(redirect) == {DEVICE: "expired", CONSENT: "set"}
+    assert read_choice(ada.cookies()[CONSENT]["value"], int(time.time())).choice == "r"
     assert ada.note("regular link opened again") == [CONSENT]
     assert clicks() == [(sent.link.pk, sent.recipient.pk), (sent.link.pk, None)]
 

@@ -4,12 +4,14 @@ browser the gate permits (the RFC's Problem 2: forwarded emails)."""
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import override_settings
 
 from consent import registry
+from consent.gate import read_choice
 from contacts.services import dnc_add
 from emails.models import EmailClick
 from emails.rendering import ct_make
@@ -69,7 +71,9 @@ def test_a_recipient_on_do_not_contact_never_gets_a_cookie_and_present_ones_expi
     client.cookies["mautic_device_id"] = "legacy"
     response = _click(client, _tracked_href(sent))
     assert response.status_code == 302
-    assert live(response) == {}
+    # No tracking cookie; the browser's grant is turned into a refusal (DNC outranks it).
+    assert set(live(response)) == {registry.CONSENT.name}
+    assert read_choice(live(response)[registry.CONSENT.name], int(time.time())).choice == "r"
     assert {registry.DEVICE.name, "mautic_device_id"} <= expired(response)
     assert EmailClick.objects.get().recipient is None
 

@@ -9,6 +9,7 @@ import pytest
 from django.test import override_settings
 
 from consent import registry
+from consent.gate import read_choice
 from consent.models import ConsentRecord
 from contacts.models import Device
 from contacts.services import contact_upsert, device_link, dnc_add
@@ -131,7 +132,9 @@ def test_a_contact_on_do_not_contact_gets_no_cookie_and_present_ones_expire(clie
     response = send(client)
     assert response.json()["reason"] == "do_not_contact"
     assert registry.DEVICE.name in expired(response)
-    assert live(response) == {}
+    # No tracking cookie; the browser's grant is turned into a refusal (DNC outranks it).
+    assert set(live(response)) == {registry.CONSENT.name}
+    assert read_choice(live(response)[registry.CONSENT.name], int(time.time())).choice == "r"
     assert PageHit.objects.count() == 1  # the hit before the DNC, none after
 
 
@@ -299,3 +302,20 @@ def test_when_do_not_contact_cannot_be_read_nothing_is_written_or_expired(transa
     assert client.cookies[registry.DEVICE.name].value == device_cookie_before
     assert PageHit.objects.count() == 0
     assert AnonymousHit.objects.count() == 1
+
+
+def test_after_do_not_contact_expires_the_device_the_grant_is_refused_too(client):
+    """Otherwise the next request, without the device cookie that led to the contact, would
+    look like any granted browser and get a fresh device."""
+    consent(client, "grant")
+    send(client)
+    contact = contact_upsert(email="gone@example.com")
+    device_link(device=Device.objects.get(), contact=contact)
+    dnc_add(contact=contact, reason="unsubscribed")
+    first = send(client)
+    assert registry.DEVICE.name in expired(first)
+    assert registry.CONSENT.name in live(first)
+    second = send(client)
+    assert second.json()["consent"] == "refused"
+    assert live(second) == {}
+    assert Device.objects.count() == 1
