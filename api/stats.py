@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.converters import MAX_ID
 from api.permissions import per_method
 from tracker.reports import KINDS, consent_rate, stats_daily
 from tracker.rollups import rollup_recent
@@ -21,7 +22,7 @@ class StatsApi(APIView):
         kind = serializers.ChoiceField(choices=KINDS, default="page")
         start = serializers.DateField(required=False)
         end = serializers.DateField(required=False)
-        object = serializers.IntegerField(required=False, min_value=1)
+        object = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
         site = serializers.CharField(required=False, max_length=255)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -1,48 +1,51 @@
-from django.urls import path
+from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from api import crud
+from api.converters import IdConverter
 from api.stats import StatsApi
 from contacts import apis as contacts
 from emails import apis as emails
 
+register_converter(IdConverter, "id")
+
 v1 = [
     path("contacts/", contacts.ContactListApi.as_view(), name="api-contacts"),
-    path("contacts/<int:contact_id>/", contacts.ContactDetailApi.as_view(), name="api-contact"),
-    path("contacts/<int:contact_id>/dnc/", contacts.ContactDncApi.as_view(), name="api-dnc"),
+    path("contacts/<id:contact_id>/", contacts.ContactDetailApi.as_view(), name="api-contact"),
+    path("contacts/<id:contact_id>/dnc/", contacts.ContactDncApi.as_view(), name="api-dnc"),
     path(
-        "contacts/<int:contact_id>/dnc/<str:channel>/",
+        "contacts/<id:contact_id>/dnc/<str:channel>/",
         contacts.ContactDncRemoveApi.as_view(),
         name="api-dnc-remove",
     ),
     path(
-        "contacts/<int:contact_id>/consents/",
+        "contacts/<id:contact_id>/consents/",
         contacts.ContactConsentsApi.as_view(),
         name="api-consents",
     ),
     path(
-        "contacts/<int:contact_id>/activity/",
+        "contacts/<id:contact_id>/activity/",
         contacts.ContactActivityApi.as_view(),
         name="api-activity",
     ),
     path(
-        "contacts/<int:contact_id>/export/", contacts.ContactExportApi.as_view(), name="api-export"
+        "contacts/<id:contact_id>/export/", contacts.ContactExportApi.as_view(), name="api-export"
     ),
-    path("contacts/<int:contact_id>/erase/", contacts.ContactEraseApi.as_view(), name="api-erase"),
+    path("contacts/<id:contact_id>/erase/", contacts.ContactEraseApi.as_view(), name="api-erase"),
     path("consent/records/", contacts.ConsentRecordListApi.as_view(), name="api-consent-records"),
     path("forms/", crud.FormListApi.as_view(), name="api-forms"),
-    path("forms/<int:pk>/", crud.FormDetailApi.as_view(), name="api-form"),
-    path("forms/<int:form_id>/fields/", crud.FieldListApi.as_view(), name="api-form-fields"),
+    path("forms/<id:pk>/", crud.FormDetailApi.as_view(), name="api-form"),
+    path("forms/<id:form_id>/fields/", crud.FieldListApi.as_view(), name="api-form-fields"),
     path("focus/", crud.FocusListApi.as_view(), name="api-focus-items"),
-    path("focus/<int:pk>/", crud.FocusDetailApi.as_view(), name="api-focus-item"),
+    path("focus/<id:pk>/", crud.FocusDetailApi.as_view(), name="api-focus-item"),
     path("emails/", crud.EmailListApi.as_view(), name="api-emails"),
-    path("emails/<int:pk>/", crud.EmailDetailApi.as_view(), name="api-email"),
-    path("emails/<int:email_id>/render/", emails.EmailRenderApi.as_view(), name="api-email-render"),
-    path("emails/<int:email_id>/send/", emails.EmailSendApi.as_view(), name="api-email-send"),
+    path("emails/<id:pk>/", crud.EmailDetailApi.as_view(), name="api-email"),
+    path("emails/<id:email_id>/render/", emails.EmailRenderApi.as_view(), name="api-email-render"),
+    path("emails/<id:email_id>/send/", emails.EmailSendApi.as_view(), name="api-email-send"),
     path("assets/", crud.AssetListApi.as_view(), name="api-assets"),
-    path("assets/<int:pk>/", crud.AssetDetailApi.as_view(), name="api-asset"),
+    path("assets/<id:pk>/", crud.AssetDetailApi.as_view(), name="api-asset"),
     path("pages/", crud.PageListApi.as_view(), name="api-pages"),
-    path("pages/<int:pk>/", crud.PageDetailApi.as_view(), name="api-page"),
+    path("pages/<id:pk>/", crud.PageDetailApi.as_view(), name="api-page"),
     path("stats/", StatsApi.as_view(), name="api-stats"),
 ]
 

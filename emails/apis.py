@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.converters import MAX_ID
 from api.permissions import model_permission
 from contacts.models import Contact
 from emails.models import Email
@@ -21,7 +22,7 @@ class EmailRenderApi(APIView):
     permission_classes = [model_permission("emails.view_email", "contacts.view_contact")]
 
     class InputSerializer(serializers.Serializer[Any]):
-        contact = serializers.IntegerField(min_value=1)
+        contact = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
     class OutputSerializer(serializers.Serializer[Any]):
         to = serializers.EmailField()
@@ -50,7 +51,9 @@ class EmailSendApi(APIView):
 
     class InputSerializer(serializers.Serializer[Any]):
         contacts = serializers.ListField(
-            child=serializers.IntegerField(min_value=1), min_length=1, max_length=10000
+            child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+            min_length=1,
+            max_length=10000,
         )
 
     class OutputSerializer(serializers.Serializer[Any]):

@@ -145,3 +145,16 @@ def test_stats_report_anonymous_and_identified_apart_with_the_consent_rate(clien
     bad = reader.get("/api/v1/stats/", {"kind": "page", "start": "2026-02-01", "end": "2025-01-01"})
     assert bad.status_code == 400
     assert api_client().get("/api/v1/stats/").status_code == 403
+
+
+def test_an_email_that_was_sent_cannot_be_deleted_and_says_why():
+    from contacts.services import contact_upsert
+    from emails.services import email_send
+    from tests.emailing import email_make
+
+    email = email_make()
+    email_send(email=email, contacts=[contact_upsert(email="a@example.com")])
+    client = api_client(*model_perms("emails", "email", *ALL))
+    response = client.delete(f"/api/v1/emails/{email.pk}/")
+    assert response.status_code == 409
+    assert response.json()["error"] == "protected"
