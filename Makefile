@@ -8,7 +8,7 @@ ifeq ($(strip $(SECRET_KEY)),)
 export SECRET_KEY_FILE ?= $(CURDIR)/var/secret_key
 endif
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench audit audit-check clean
 
 install: $(BIN)/.installed
 
@@ -33,6 +33,17 @@ run: install var/secret_key
 
 test: install var/secret_key
 	scripts/test
+
+# The cookie audit: Chromium through every public surface, every tracking mode and consent
+# state, on a throwaway database of its own (never the one `make run` uses).
+audit: install var/secret_key
+	$(BIN)/python manage.py cookie_audit --format md --output docs/cookie-audit.md
+
+# CI: fails on an unpermitted write (exit 1), a scenario that could not run (exit 2), or a
+# committed report that differs from what the product produces now.
+audit-check: install var/secret_key
+	$(BIN)/python manage.py cookie_audit --format md --output var/cookie-audit.md
+	diff -u docs/cookie-audit.md var/cookie-audit.md
 
 # The production configuration under load, beside a bare Django view (see bench/README.md).
 bench: install

@@ -1,0 +1,30 @@
+"""The cookie audit: every public surface, in every tracking mode and consent state, driven in
+a real Chromium, with every cookie and storage entry it leaves judged against a table of rules
+written down from DESIGN.md (`consent.audit.rules`), independently of the consent gate.
+
+`python manage.py cookie_audit` runs it (see `consent/management/commands/cookie_audit.py`);
+`run_audit(target, ...)` runs it in-process and returns an `AuditResult`, for tests.
+
+The rules, in short (the full table is `consent.audit.rules`' docstring, and the report's):
+- `consentry_device` only with a permit (a grant in mode consent or always, or mode always
+  without refusal, GPC or Do-Not-Contact), never on the email open pixel, the unsubscribe,
+  resubscribe and web-view pages or the privacy-choices page, and from a form only with its
+  set-cookie switch on and not as a kiosk; Do-Not-Contact beats any grant;
+- `consentry_consent` only when the visitor made a choice (or to remember a refusal for a
+  contact on Do-Not-Contact);
+- `consentry_focus_{id}` only from that focus item's view pixel;
+- anything else never; Mautic's legacy cookies expired by the end of every scenario;
+- no localStorage, sessionStorage or IndexedDB entry on the host page's origin or the tracker's.
+
+Modules:
+- `rules`: the table and the judge (no Django, no Playwright, no gate);
+- `targets`: the server audited (in this process, or a deployment through its REST API);
+- `driver`: Chromium, the host site, the scenarios (Playwright imported lazily);
+- `report`: the results, as deterministic markdown or JSON;
+- `local`: the command's default run, in a child process on a throwaway database.
+"""
+
+from consent.audit.report import AuditResult, Finding, ScenarioResult
+from consent.audit.rules import MODES, STATES, Mode, State
+
+__all__ = ["MODES", "STATES", "AuditResult", "Finding", "Mode", "ScenarioResult", "State"]
