@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +14,7 @@ from consent.gate import Decision
 from emails.models import TrackedLink
 from focus.models import FocusEvent, FocusEventKind, FocusItem
 from tracker.pipeline import devices_for, event_enqueue, events_well_formed
-from tracker.services import identity_of
+from tracker.services import counted_event
 
 _TAGS = {"p", "br", "strong", "em", "b", "i", "u", "a", "ul", "ol", "li", "span", "small"}
 _ATTRIBUTES = {"a": {"href", "title"}}
@@ -41,18 +40,9 @@ def focus_event_record(
     """Count a view or conversion as the decision allows; returns the device to remember."""
     if not decision.count:
         return decision.device_id
-    identity = identity_of(request=request, decision=decision)
-    event: dict[str, object] = {
-        "k": "focus",
-        "id": str(uuid.uuid4()),
-        "ts": round(time.time(), 3),
-        "f": focus_id,
-        "a": kind,
-    }
-    if identity.device_id:
-        event["d"] = identity.device_id
-    elif identity.machine:
-        event["m"] = 1
+    event, identity = counted_event(
+        request=request, decision=decision, kind="focus", f=focus_id, a=kind
+    )
     event_enqueue(event)
     return identity.device_id or decision.device_id
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import mimetypes
-import time
 import uuid
 from collections.abc import Sequence
 from pathlib import PurePath
@@ -21,7 +20,7 @@ from contacts.models import Contact
 from emails.models import Recipient
 from pages.models import Asset, AssetDownload
 from tracker.pipeline import devices_for, event_enqueue, events_well_formed
-from tracker.services import identity_of
+from tracker.services import counted_event
 
 # Served as downloads only, never rendered in our origin; no markup, no executables.
 ALLOWED_EXTENSIONS = frozenset(
@@ -113,17 +112,7 @@ def asset_download_record(
     """Count the download as the decision allows; returns the device to remember."""
     if not decision.count:
         return decision.device_id
-    identity = identity_of(request=request, decision=decision)
-    event: dict[str, object] = {
-        "k": "asset",
-        "id": str(uuid.uuid4()),
-        "ts": round(time.time(), 3),
-        "a": asset.pk,
-    }
-    if identity.device_id:
-        event["d"] = identity.device_id
-    elif identity.machine:
-        event["m"] = 1
+    event, identity = counted_event(request=request, decision=decision, kind="asset", a=asset.pk)
     if recipient is not None and decision.identify and not identity.machine:
         event["c"] = recipient.contact_id
     event_enqueue(event)

@@ -68,6 +68,25 @@ def identity_of(*, request: HttpRequest, decision: Decision) -> Identity:
     return Identity(machine=False, device_id=decision.device_id or device_new_id())
 
 
+def counted_event(
+    *, request: HttpRequest, decision: Decision, kind: str, **fields: object
+) -> tuple[dict[str, object], Identity]:
+    """The pipeline event of a counted hit on a surface (focus item, asset), tied to a device
+    only with a permit (see identity_of); machines are flagged, never identified."""
+    identity = identity_of(request=request, decision=decision)
+    event: dict[str, object] = {
+        "k": kind,
+        "id": str(uuid.uuid4()),
+        "ts": round(time.time(), 3),
+        **fields,
+    }
+    if identity.device_id:
+        event["d"] = identity.device_id
+    elif identity.machine:
+        event["m"] = 1
+    return event, identity
+
+
 def hit_record(
     *,
     request: HttpRequest,
