@@ -6,11 +6,15 @@ One command (`make bench`, i.e. `.venv/bin/python bench/run.py`):
    `consentry_bench` (migrated), Redis db 13 (flushed), a Celery worker with beat and gunicorn
    sync workers serving `consentry.wsgi`;
 2. starts a bare Django (`bench/bare/`) under the same gunicorn command line;
-3. loads both with wrk (`bench/wrk/*.lua`: many distinct visitors), GET /mtracking.gif and
-   POST /mtc/event, each after a warm-up;
-4. after every load, waits for the stream to drain and checks that PostgreSQL holds one row per
-   request that wrk saw succeed (exits 1 on any loss or duplicate);
-5. prints one table, then stops everything it started and drops the database.
+3. makes what the other paths need in the tracker's database (bench/fixtures.py: an email, its
+   recipients and links, a focus item, a form, and the cookies of identified browsers);
+4. loads both with wrk (`bench/wrk/*.lua`: many distinct visitors), each after a warm-up, on
+   seven paths: the pixel, the script's event beacon, the pixel of an identified browser, an
+   email's open pixel and tracked link, a focus item's view pixel and a form submission;
+5. after every load, waits for the stream to drain and checks that PostgreSQL holds one row per
+   request that wrk saw succeed, in the table that path writes (exits 1 on any loss, duplicate
+   or row of the wrong kind);
+6. prints one table, then stops everything it started and drops the database.
 
 Only loopback traffic; every loop is bounded in count or time. See bench/README.md.
 """
@@ -35,13 +39,14 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
+WRK_DIR = BENCH / "wrk"
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 
 try:
@@ -214,6 +219,125 @@ def wait_http_ok(service: Service, url: str, *, timeout: float = 60.0) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The benchmarked paths
+
+# Page hits, anonymous and identified: where the pixel and the event beacon land.
+HITS_SQL = (
+    "SELECT (SELECT count(*) FROM tracker_anonymoushit) + (SELECT count(*) FROM tracker_pagehit)"
+)
+PROBE_IP = "198.51.100.7"  # a documentation address: the one client of the checks before loads
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One request sent to both servers before the loads, to prove they answer the same."""
+
+    method: str
+    target: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class BenchPath:
+    """One row of the table: the wrk script that loads it and what PostgreSQL must hold after.
+
+    `rows` counts the rows of the table this path writes: each request wrk saw succeed must add
+    exactly one. `wrong_kind` counts rows a load of this path must never add (an identified hit
+    stored anonymously, an open not attributed to its recipient, …): any increase fails the
+    check. `tagged` counts rows carrying this load's event ids (%(p)s: the nonce prefix), for
+    the one path whose client chooses the ids. `data` names the fixtures' list the script picks
+    its requests from (passed to wrk as a file); `probe` builds, from its first line, the
+    request both servers must answer alike.
+    """
+
+    label: str
+    script: str
+    rows: str
+    wrong_kind: str | None = None
+    tagged: str | None = None
+    data: str | None = None
+    probe: Callable[[str], Probe] | None = None
+
+
+def _form_probe(target: str) -> Probe:
+    return Probe(
+        "POST",
+        target,
+        {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": SITE,
+            "Accept": "application/json",
+        },
+        b"email=probe%40bench.example&first_name=Probe&message=Hello&cs_hp=",
+    )
+
+
+PATHS: tuple[BenchPath, ...] = (
+    BenchPath(
+        "GET /mtracking.gif",
+        "pixel.lua",
+        rows=HITS_SQL,
+        probe=lambda _: Probe("GET", f"/mtracking.gif?page_url={SITE}/probe"),
+    ),
+    # No probe: the bare view answers the beacon with the GIF, the tracker with a short JSON.
+    BenchPath(
+        "POST /mtc/event",
+        "event.lua",
+        rows=HITS_SQL,
+        tagged="SELECT"
+        " (SELECT count(*) FROM tracker_anonymoushit WHERE event_id::text LIKE %(p)s)"
+        " + (SELECT count(*) FROM tracker_pagehit WHERE event_id::text LIKE %(p)s)",
+    ),
+    BenchPath(
+        "GET /mtracking.gif identified",
+        "identified.lua",
+        rows="SELECT count(*) FROM tracker_pagehit",
+        # Every fixture device belongs to a contact: an anonymous hit, or an identified one
+        # tied to no one, means the cookies were not honoured.
+        wrong_kind="SELECT (SELECT count(*) FROM tracker_anonymoushit)"
+        " + (SELECT count(*) FROM tracker_pagehit WHERE contact_id IS NULL)",
+        data="identified",
+        probe=lambda cookie: Probe(
+            "GET", f"/mtracking.gif?page_url={SITE}/probe", {"Cookie": cookie}
+        ),
+    ),
+    BenchPath(
+        "GET /email/<token>.gif",
+        "open.lua",
+        rows="SELECT count(*) FROM emails_emailopen",
+        wrong_kind="SELECT count(*) FROM emails_emailopen WHERE recipient_id IS NULL OR machine",
+        data="opens",
+        probe=lambda target: Probe("GET", target),
+    ),
+    BenchPath(
+        "GET /r/<id>?ct=<token>",
+        "click.lua",
+        rows="SELECT count(*) FROM emails_emailclick",
+        wrong_kind="SELECT count(*) FROM emails_emailclick WHERE recipient_id IS NULL OR machine",
+        data="clicks",
+        probe=lambda target: Probe("GET", target),
+    ),
+    BenchPath(
+        "GET /focus/<id>/viewpixel.gif",
+        "focus.lua",
+        rows="SELECT count(*) FROM focus_focusevent",
+        wrong_kind="SELECT count(*) FROM focus_focusevent WHERE kind <> 'view' OR machine",
+        data="focus",
+        probe=lambda target: Probe("GET", target),
+    ),
+    BenchPath(
+        "POST /form/submit",
+        "form.lua",
+        rows="SELECT count(*) FROM forms_submission",
+        wrong_kind="SELECT count(*) FROM forms_submission WHERE contact_id IS NULL",
+        data="form",
+        probe=_form_probe,
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
 # PostgreSQL and Redis
 
 
@@ -247,21 +371,14 @@ class Store:
             finally:
                 client.close()
 
-    def rows(self) -> int:
-        """Stored hits: anonymous staging rows plus identified hits."""
-        row = self.db.execute(
-            "SELECT (SELECT count(*) FROM tracker_anonymoushit)"
-            " + (SELECT count(*) FROM tracker_pagehit)"
-        ).fetchone()
+    def count(self, sql: str, params: dict[str, str] | None = None) -> int:
+        """The one number a path's count query returns (its SQL is this file's own)."""
+        row = self.db.execute(sql, params).fetchone()
         return int(row[0]) if row else 0
 
-    def rows_with_id_prefix(self, prefix: str) -> int:
-        row = self.db.execute(
-            "SELECT (SELECT count(*) FROM tracker_anonymoushit WHERE event_id::text LIKE %(p)s)"
-            " + (SELECT count(*) FROM tracker_pagehit WHERE event_id::text LIKE %(p)s)",
-            {"p": prefix + "%"},
-        ).fetchone()
-        return int(row[0]) if row else 0
+    def rows(self) -> int:
+        """Stored hits: anonymous staging rows plus identified hits."""
+        return self.count(HITS_SQL)
 
     def backlog(self) -> int:
         return int(self.redis.xlen(STREAM))
@@ -276,13 +393,19 @@ class Store:
             "SELECT count(DISTINCT browser), count(DISTINCT visitor), count(DISTINCT path)"
             " FROM tracker_anonymoushit"
         ).fetchone()
-        identified = self.db.execute("SELECT count(*) FROM tracker_pagehit").fetchone()
         return {
             "device_classes": {f"{r[0]}{' (machine)' if r[1] else ''}": r[2] for r in rows},
             "browsers": counts[0] if counts else 0,
             "visitors": counts[1] if counts else 0,
             "paths": counts[2] if counts else 0,
-            "identified": identified[0] if identified else 0,
+            "identified": self.count("SELECT count(*) FROM tracker_pagehit"),
+            "identified_contacts": self.count(
+                "SELECT count(DISTINCT contact_id) FROM tracker_pagehit"
+            ),
+            "email_opens": self.count("SELECT count(*) FROM emails_emailopen"),
+            "email_clicks": self.count("SELECT count(*) FROM emails_emailclick"),
+            "focus_views": self.count("SELECT count(*) FROM focus_focusevent"),
+            "form_submissions": self.count("SELECT count(*) FROM forms_submission"),
         }
 
 
@@ -292,20 +415,22 @@ class Drain:
     rows: int
 
 
-def wait_drained(store: Store, *, since: float, timeout: float) -> Drain:
-    """Wait until the stream is empty and the row count has stood still for a second.
+def wait_drained(store: Store, *, rows_sql: str, since: float, timeout: float) -> Drain:
+    """Wait until the stream is empty and the row count (`rows_sql`) has stood still for a
+    second.
 
     The drain deletes stream entries only after their transaction committed, so an empty stream
     means every event appended so far is in PostgreSQL (or was dropped as malformed, which the
     row count then shows). The extra second lets requests still in flight when wrk stopped
-    finish and be drained too.
+    finish and be drained too. (A form submission is written by the request itself: the stream
+    stays empty and only the second of stillness matters.)
     """
     deadline = time.monotonic() + timeout
     empty_since: float | None = None  # first poll of the current run of empty polls
     settled_rows, settled_since = -1, 0.0
     while time.monotonic() < deadline:
         backlog = store.backlog()
-        rows = store.rows()
+        rows = store.count(rows_sql)
         now = time.monotonic()
         if backlog != 0:
             empty_since = None
@@ -317,7 +442,7 @@ def wait_drained(store: Store, *, since: float, timeout: float) -> Drain:
         time.sleep(0.2)
     raise BenchError(
         f"the pipeline did not drain in {timeout:.0f}s: {store.backlog()} events still in the "
-        f"stream, {store.rows()} rows stored"
+        f"stream, {store.count(rows_sql)} rows stored"
     )
 
 
@@ -515,8 +640,10 @@ def wrk_run(
     load: LoadConfig,
     nonce: str,
     store: Store | None,
+    data: Path | None = None,
 ) -> WrkResult:
-    """One wrk run; with a store, the stream length is sampled every second meanwhile."""
+    """One wrk run; with a store, the stream length is sampled every second meanwhile. The
+    script gets the run nonce and, when it needs one, the file it picks its requests from."""
     argv = [
         shutil.which("wrk") or "/usr/bin/wrk",
         f"-t{load.threads}",
@@ -529,6 +656,7 @@ def wrk_run(
         base_url,
         "--",
         nonce,
+        *([str(data)] if data is not None else []),
     ]
     cpu_before = cpu_snapshot(procs)
     started = time.monotonic()
@@ -567,6 +695,7 @@ class Check:
     in_flight: int  # unanswered when wrk stopped: each may have a row
     stored: int  # new rows
     tagged: int | None  # new rows carrying this run's event ids (POST /mtc/event only)
+    wrong_kind: int | None  # new rows of a kind this path must never write
     drain_s: float
     peak_backlog: int
     end_backlog: int
@@ -585,13 +714,14 @@ class Check:
 
     @property
     def passed(self) -> bool:
-        return self.lost == 0 and self.duplicates == 0
+        return self.lost == 0 and self.duplicates == 0 and not self.wrong_kind
 
     def line(self) -> str:
         verdict = "ok" if self.passed else "MISMATCH"
+        kind = f" · wrong kind {self.wrong_kind}" if self.wrong_kind is not None else ""
         return (
             f"{self.label}: succeeded {self.ok} (+{self.in_flight} in flight at stop) · "
-            f"stored {self.stored} · lost {self.lost} · duplicates {self.duplicates} · "
+            f"stored {self.stored} · lost {self.lost} · duplicates {self.duplicates}{kind} · "
             f"drained {self.drain_s:.1f}s after the load (backlog at end {self.end_backlog}, "
             f"peak {self.peak_backlog}) · {verdict}"
         )
@@ -602,33 +732,36 @@ def loaded_and_checked(
     store: Store,
     *,
     label: str,
+    path: BenchPath,
     base_url: str,
-    script: Path,
+    data: Path | None,
     seconds: int,
     load: LoadConfig,
-    tagged_ids: bool,
     drain_timeout: float,
 ) -> tuple[WrkResult, Check]:
-    before = store.rows()
+    before = store.count(path.rows)
+    wrong_kind_before = store.count(path.wrong_kind) if path.wrong_kind else 0
     nonce = secrets.token_hex(4)
     result = wrk_run(
         procs,
         name=f"wrk-{label}",
         base_url=base_url,
-        script=script,
+        script=WRK_DIR / path.script,
         seconds=seconds,
         load=load,
         nonce=nonce,
         store=store,
+        data=data,
     )
     ended = time.monotonic()
-    drain = wait_drained(store, since=ended, timeout=drain_timeout)
+    drain = wait_drained(store, rows_sql=path.rows, since=ended, timeout=drain_timeout)
     check = Check(
         label=label,
         ok=result.ok,
         in_flight=result.in_flight,
         stored=drain.rows - before,
-        tagged=store.rows_with_id_prefix(nonce) if tagged_ids else None,
+        tagged=store.count(path.tagged, {"p": nonce + "%"}) if path.tagged else None,
+        wrong_kind=store.count(path.wrong_kind) - wrong_kind_before if path.wrong_kind else None,
         drain_s=drain.seconds,
         peak_backlog=result.peak_backlog,
         end_backlog=result.end_backlog,
@@ -670,6 +803,8 @@ def production_env(*, port: int, var_dir: Path) -> dict[str, str]:
 class Stack:
     consentry_url: str
     bare_url: str
+    # The fixtures' request lists, one file each (name -> path), for the wrk scripts.
+    data: dict[str, Path] = field(default_factory=dict)
 
 
 def gunicorn_argv(app: str, *, config: Path, port: int, workers: int, run_dir: Path) -> list[str]:
@@ -724,6 +859,8 @@ def stack_start(procs: Processes, *, workers: int, run_dir: Path) -> Stack:
     )
     if migrate.returncode != 0:
         raise BenchError(f"migrate failed:\n{migrate.stdout[-2000:]}{migrate.stderr[-2000:]}")
+    fixtures_path = run_dir / "fixtures.json"
+    data = fixtures_make(env=env, out=fixtures_path)
 
     log("starting Celery worker + beat (concurrency 2)")
     celery = [
@@ -765,13 +902,48 @@ def stack_start(procs: Processes, *, workers: int, run_dir: Path) -> Stack:
     bare = procs.start(
         "gunicorn-bare",
         [*bare_argv, "--pythonpath", str(REPO)],
-        env=child_env({"DJANGO_SETTINGS_MODULE": "bench.bare.settings"}),
+        env=child_env(
+            # The redirect targets and the form's answer, so that it answers the same bytes.
+            {"DJANGO_SETTINGS_MODULE": "bench.bare.settings", "BENCH_FIXTURES": str(fixtures_path)}
+        ),
         cwd=BENCH / "bare",
     )
-    stack = Stack(f"http://{HOST}:{port}", f"http://{HOST}:{bare_port}")
+    stack = Stack(f"http://{HOST}:{port}", f"http://{HOST}:{bare_port}", data)
     wait_http_ok(consentry, f"{stack.consentry_url}/healthz")
     wait_http_ok(bare, f"{stack.bare_url}/mtracking.gif")
     return stack
+
+
+def fixtures_make(*, env: dict[str, str], out: Path) -> dict[str, Path]:
+    """bench/fixtures.py under the servers' environment (their SECRET_KEY signs the cookies and
+    click tokens it mints); each of its request lists is written to a file of one request per
+    line, which the wrk scripts read. Returns list name -> file."""
+    log(
+        "bench/fixtures.py: an email with its recipients and links, a focus item, a form, and "
+        "the cookies of identified browsers"
+    )
+    made = subprocess.run(
+        [str(BIN / "python"), "-m", "bench.fixtures", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if made.returncode != 0:
+        raise BenchError(f"fixtures failed:\n{made.stdout[-2000:]}{made.stderr[-2000:]}")
+    fixtures = json.loads(out.read_text())
+    files: dict[str, Path] = {}
+    for path in PATHS:
+        if path.data is None:
+            continue
+        lines = fixtures.get(path.data)
+        if not isinstance(lines, list) or not lines:
+            raise BenchError(f"the fixtures hold no {path.data!r} list")
+        files[path.data] = out.with_name(f"{path.data}.lines")
+        files[path.data].write_text("".join(f"{line}\n" for line in lines))
+    return files
 
 
 def smoke_test(procs: Processes, store: Store, stack: Stack) -> None:
@@ -790,6 +962,62 @@ def smoke_test(procs: Processes, store: Store, stack: Stack) -> None:
         time.sleep(0.25)
     if store.rows() != 1 or store.backlog() != 0:
         raise BenchError(f"smoke test: {store.rows()} rows, {store.backlog()} in the stream")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    location: str | None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer to compare, not a hop to follow."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_NO_REDIRECT = urllib.request.build_opener(_NoRedirect)
+
+
+def probe_send(base_url: str, probe: Probe) -> Answer:
+    request = urllib.request.Request(
+        base_url + probe.target,
+        data=probe.body,
+        method=probe.method,
+        headers={"User-Agent": BROWSER_UA, "X-Forwarded-For": PROBE_IP, **probe.headers},
+    )
+    try:
+        with _NO_REDIRECT.open(request, timeout=10) as response:
+            return Answer(response.status, response.read(), response.headers.get("Location"))
+    except urllib.error.HTTPError as exc:
+        return Answer(exc.code, exc.read(), exc.headers.get("Location"))
+
+
+def like_for_like(store: Store, stack: Stack, drain_timeout: float) -> None:
+    """Before any load, one request of each path to both servers: the tracker must succeed and
+    the bare Django must answer the same status, body and Location, or the ratio would compare
+    unlike answers. The tracker's rows from these requests are drained before the first load,
+    so that they count in no load's check."""
+    for path in PATHS:
+        if path.probe is None:
+            continue
+        line = stack.data[path.data].read_text().split("\n", 1)[0] if path.data else ""
+        probe = path.probe(line)
+        tracker = probe_send(stack.consentry_url, probe)
+        bare = probe_send(stack.bare_url, probe)
+        if tracker.status >= 400:
+            raise BenchError(
+                f"{path.label}: the tracker answered {tracker.status} to {probe.method} "
+                f"{probe.target}: {tracker.body[:300]!r}"
+            )
+        if tracker != bare:
+            raise BenchError(
+                f"{path.label}: the bare Django answers otherwise than the tracker: "
+                f"{bare} instead of {tracker}"
+            )
+    wait_drained(store, rows_sql=HITS_SQL, since=time.monotonic(), timeout=drain_timeout)
 
 
 # --------------------------------------------------------------------------------------------
@@ -857,8 +1085,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
-    parser.add_argument("--duration", type=int, default=15, help="seconds per load (15)")
-    parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up (3)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per load (10)")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up (2)")
     parser.add_argument(
         "--workers",
         type=int,
@@ -884,29 +1112,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-PATHS = (
-    ("GET /mtracking.gif", BENCH / "wrk" / "pixel.lua", False),
-    ("POST /mtc/event", BENCH / "wrk" / "event.lua", True),
-)
-
-
 def server_loads(
     procs: Processes,
     store: Store | None,
     *,
-    path: str,
+    path: BenchPath,
     server: str,
     base_url: str,
-    script: Path,
-    tagged_ids: bool,
+    data: Path | None,
     load: LoadConfig,
     drain_timeout: float,
     checks: list[Check],
 ) -> WrkResult:
     """A warm-up, then the measured load, against one server. Consentry's loads (with a store)
     are each followed by the pipeline check."""
-    phases = [(f"{path} (warm-up)", load.warmup)] if load.warmup else []
-    phases.append((path, load.duration))
+    phases = [(f"{path.label} (warm-up)", load.warmup)] if load.warmup else []
+    phases.append((path.label, load.duration))
     result: WrkResult | None = None
     for label, seconds in phases:
         procs.check_alive()
@@ -916,22 +1137,23 @@ def server_loads(
                 procs,
                 name=f"wrk-{server}",
                 base_url=base_url,
-                script=script,
+                script=WRK_DIR / path.script,
                 seconds=seconds,
                 load=load,
                 nonce=secrets.token_hex(4),
                 store=None,
+                data=data,
             )
             continue
         result, check = loaded_and_checked(
             procs,
             store,
             label=label,
+            path=path,
             base_url=base_url,
-            script=script,
+            data=data,
             seconds=seconds,
             load=load,
-            tagged_ids=tagged_ids,
             drain_timeout=drain_timeout,
         )
         checks.append(check)
@@ -949,7 +1171,8 @@ def benchmark(
     rows: list[Row] = []
     checks: list[Check] = []
     patience = Patience(load.patience)
-    for path, script, tagged in PATHS:
+    for path in PATHS:
+        data = stack.data[path.data] if path.data else None
         results: dict[str, WrkResult] = {}
         for server, base_url, server_store in (
             ("Consentry", stack.consentry_url, store),
@@ -966,8 +1189,7 @@ def benchmark(
                         path=path,
                         server=server,
                         base_url=base_url,
-                        script=script,
-                        tagged_ids=tagged,
+                        data=data,
                         load=load,
                         drain_timeout=drain_timeout,
                         checks=checks,
@@ -981,7 +1203,7 @@ def benchmark(
                 log("  disturbed by other work on the machine: once more")
                 patience.spend(time.monotonic() - started)
             results[server] = min(attempts, key=lambda r: r.cpu.get("other", 0.0))
-        rows.append(Row(path, results["Consentry"], results["bare Django"]))
+        rows.append(Row(path.label, results["Consentry"], results["bare Django"]))
     return rows, checks
 
 
@@ -1030,6 +1252,7 @@ def run(args: argparse.Namespace) -> int:
         stack = stack_start(procs, workers=args.workers, run_dir=run_dir)
         with Store.open() as store:
             smoke_test(procs, store, stack)
+            like_for_like(store, stack, args.drain_timeout)
             rows, checks = benchmark(procs, store, stack, load, args.drain_timeout)
             procs.check_alive()
             profile = store.profile()

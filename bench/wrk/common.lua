@@ -1,4 +1,5 @@
--- Shared by pixel.lua and event.lua: distinct visitors, per-thread counters and the result line.
+-- Shared by every script in bench/wrk: distinct visitors, per-thread counters, the requests a
+-- script picks from (the fixtures' line files) and the result line.
 --
 -- wrk runs this file once in its main Lua state (setup, done) and once in each thread's own
 -- state (init, request). Globals set in a thread state are read back in done() via thread:get.
@@ -108,11 +109,37 @@ function M.setup(thread)
   thread:set("thread_id", #threads)
 end
 
--- Thread state: read the script arguments (run nonce) and seed this thread apart.
+-- The lines of a file the harness wrote (cookies, paths): one request's worth each.
+local function read_lines(path)
+  local file = assert(io.open(path, "r"), "cannot open " .. path)
+  local list = {}
+  for line in file:lines() do
+    if line ~= "" then
+      table.insert(list, line)
+    end
+  end
+  file:close()
+  assert(#list > 0, path .. " is empty")
+  return list
+end
+
+-- Thread state: read the script arguments (run nonce, then the data file of the scripts that
+-- need one) and seed this thread apart.
 function M.init(args)
   nonce = args[1] or "00000000"
   sent = 0
+  lines = args[2] and read_lines(args[2]) or {}
   math.randomseed(os.time() * 1000 + thread_id * 7919 + tonumber(nonce:sub(1, 6), 16))
+end
+
+-- One line of the data file, at random (thread state).
+function M.line()
+  return lines[math.random(#lines)]
+end
+
+-- The index of a random line (thread state), for scripts that keep something per line.
+function M.line_index()
+  return math.random(#lines)
 end
 
 -- One line the harness parses: BENCH_RESULT followed by a flat JSON object (latency in µs).
