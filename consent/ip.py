@@ -4,6 +4,7 @@ masked before anything is stored."""
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -18,6 +19,12 @@ def _parse(value: str) -> IPAddress | None:
         value = value[1 : value.index("]")]
     elif value.count(":") == 1:  # v4:port
         value = value.split(":", 1)[0]
+    try:
+        # The common case first: C's strict dotted-quad parser (no leading zeros, no short
+        # forms, as strict as ipaddress) is many times faster on every hit.
+        return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, value))
+    except (OSError, ValueError):
+        pass
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
@@ -51,10 +58,10 @@ def client_ip(request: HttpRequest) -> IPAddress:
 def mask_ip(address: IPAddress) -> str:
     """Zero the trailing bytes (IPv4) or bits (IPv6) configured, e.g. 192.0.2.77 -> 192.0.0.0."""
     if isinstance(address, ipaddress.IPv4Address):
-        prefix = 32 - 8 * settings.IP_MASK_V4_BYTES
+        drop = 8 * settings.IP_MASK_V4_BYTES
     else:
-        prefix = 128 - settings.IP_MASK_V6_BITS
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+        drop = settings.IP_MASK_V6_BITS
+    return str(type(address)(int(address) >> drop << drop))
 
 
 def masked_client_ip(request: HttpRequest) -> str:

@@ -4,8 +4,10 @@ query string (secrets hide there), referrers cut to their domain for anonymous h
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 from urllib.parse import parse_qsl, urlsplit
 
 from ua_parser import parse as ua_parse
@@ -63,9 +65,12 @@ def agent_parse(user_agent: str) -> Agent:
 class Page:
     site: str  # scheme://host[:port], lower case
     path: str
-    utm: dict[str, str]
+    utm: Mapping[str, str]  # read-only: one Page is shared by every hit on the same URL
 
 
+# A request parses its page URL several times (origin check, hit, referrer) and most hits are
+# on a few thousand URLs: parse each once.
+@lru_cache(maxsize=4096)
 def page_parse(url: str) -> Page | None:
     """The page's origin, path and UTM tags; None when it is not an http(s) URL."""
     try:
@@ -80,7 +85,7 @@ def page_parse(url: str) -> Page | None:
         host = f"[{host}]"
     site = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
     utm = {k: v[:200] for k, v in parse_qsl(parts.query) if k in UTM_KEYS and v}
-    return Page(site=site, path=(parts.path or "/")[:1000], utm=utm)
+    return Page(site=site, path=(parts.path or "/")[:1000], utm=MappingProxyType(utm))
 
 
 def referrer_domain(referrer: str, *, site: str) -> str:

@@ -164,6 +164,9 @@ def hit_record(
 
 def site_allowed(site: str, request: HttpRequest) -> bool:
     """Sites this tracker counts for: TRACKED_SITES, and the tracker's own origin."""
-    own = {page.site for page in (page_parse(settings.PUBLIC_URL),) if page}
-    own.add(f"{request.scheme}://{request.get_host()}".lower())
-    return site in settings.TRACKED_SITES or site in own
+    if site in settings.TRACKED_SITES:
+        return True
+    public = page_parse(settings.PUBLIC_URL)
+    if public is not None and site == public.site:
+        return True
+    return site == f"{request.scheme}://{request.get_host()}".lower()
