@@ -21,7 +21,7 @@ from consent.models import Action, ConsentRecord, Purpose
 from consent.services import consent_record
 from contacts.models import Channel, Contact, DncReason, DoNotContact
 from contacts.rights import contact_erase, contact_export
-from contacts.selectors import contact_activity, contact_list
+from contacts.selectors import contact_activity, contact_get_by_email, contact_list
 from contacts.services import contact_upsert, dnc_add, dnc_remove
 
 _VIEW = ("contacts.view_contact",)
@@ -102,7 +102,7 @@ class ContactDetailApi(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         if values.get("email", contact.email).lower() != contact.email.lower():
-            if Contact.objects.filter(email__iexact=values["email"]).exists():
+            if contact_get_by_email(email=values["email"]) is not None:
                 raise ValidationError({"email": ["Another contact has this email."]})
             contact.email = values["email"]
             contact.save(update_fields=["email", "updated_at"])

@@ -3,7 +3,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 
 from consent.models import ConsentRecord
 from contacts.models import Contact, Device, DoNotContact
@@ -22,8 +24,17 @@ def device_is_dnc(*, public_id: str) -> bool:
     return DoNotContact.objects.filter(contact__devices__public_id=public_id).exists()
 
 
+def _email_is(email: str) -> tuple[Exact[str], Q]:
+    """Filters for contacts with this email, any case: written as the unique index on
+    LOWER(email) (for non-empty emails) is, so that PostgreSQL looks the contact up instead of
+    scanning them all."""
+    return Exact(Lower("email"), Lower(Value(email.strip()))), ~Q(email="")
+
+
 def contact_get_by_email(*, email: str) -> Contact | None:
-    return Contact.objects.filter(email__iexact=email.strip()).first()
+    if not email.strip():
+        return None
+    return Contact.objects.filter(*_email_is(email)).first()
 
 
 def device_get(*, public_id: str) -> Device | None:
@@ -45,8 +56,8 @@ def contact_list(
         on_dnc=Exists(DoNotContact.objects.filter(contact=OuterRef("pk"))),
         tracking_consent=Subquery(newest.values("action")[:1]),
     ).order_by("id")
-    if email:
-        contacts = contacts.filter(email__iexact=email.strip())
+    if email and email.strip():
+        contacts = contacts.filter(*_email_is(email))
     if dnc is not None:
         contacts = contacts.filter(on_dnc=dnc)
     if consent == "none":
