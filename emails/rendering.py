@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import formataddr, make_msgid
 from urllib.parse import urlsplit
@@ -14,8 +15,8 @@ from django.core import signing
 from django.urls import reverse
 
 from consent.models import Purpose
-from consent.selectors import consent_state
-from contacts.models import Contact
+from consent.selectors import consent_state, consent_states
+from contacts.models import Contact, DoNotContact
 from contacts.selectors import contact_is_dnc
 from emails.models import Email, Recipient, TrackedLink
 
@@ -72,6 +73,19 @@ def tracking_allowed(*, contact: Contact) -> bool:
     if settings.DNC_REVOKES_TRACKING and contact_is_dnc(contact=contact):
         return False
     return consent_state(contact=contact, purpose=Purpose.TRACKING) == "grant"
+
+
+def tracking_allowed_among(*, contact_ids: Iterable[int]) -> set[int]:
+    """tracking_allowed for a batch of contacts, in two queries instead of two per contact."""
+    ids = set(contact_ids)
+    if settings.TRACKING_MODE == "off" or not ids:
+        return set()
+    if settings.DNC_REVOKES_TRACKING:
+        ids -= set(
+            DoNotContact.objects.filter(contact_id__in=ids).values_list("contact_id", flat=True)
+        )
+    states = consent_states(contact_ids=ids, purpose=Purpose.TRACKING)
+    return {contact_id for contact_id, action in states.items() if action == "grant"}
 
 
 def _contact_field(contact: Contact, alias: str) -> str:

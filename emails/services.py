@@ -28,7 +28,12 @@ from emails.models import (
     RecipientStatus,
     TrackedLink,
 )
-from emails.rendering import Rendered, message_render, tracking_allowed
+from emails.rendering import (
+    Rendered,
+    message_render,
+    tracking_allowed,
+    tracking_allowed_among,
+)
 from tracker.pipeline import events_well_formed
 
 logger = logging.getLogger("emails")
@@ -172,12 +177,10 @@ def opens_store(events: Sequence[dict[str, Any]]) -> int:
     tokens = {str(e.get("t", "")) for e in events}
     recipients = {
         r.token: r
-        for r in Recipient.objects.select_related("contact", "send").filter(
-            token__in=tokens, tracked=True
-        )
+        for r in Recipient.objects.select_related("send").filter(token__in=tokens, tracked=True)
     }
     emails = {e.pixel_token: e.pk for e in Email.objects.filter(pixel_token__in=tokens)}
-    allowed: dict[int, bool] = {}
+    allowed = tracking_allowed_among(contact_ids={r.contact_id for r in recipients.values()})
     rows = []
     for event in events:
         token = str(event.get("t", ""))
@@ -185,9 +188,8 @@ def opens_store(events: Sequence[dict[str, Any]]) -> int:
         email_id = recipient.send.email_id if recipient else emails.get(token)
         if email_id is None:
             continue  # an unknown token counts for nothing
-        if recipient is not None and recipient.contact_id not in allowed:
-            allowed[recipient.contact_id] = tracking_allowed(contact=recipient.contact)
-        attributed = recipient is not None and allowed[recipient.contact_id] and not event.get("m")
+        machine = bool(event.get("m"))
+        attributed = recipient is not None and recipient.contact_id in allowed and not machine
         rows.append(
             EmailOpen(
                 event_id=uuid.UUID(event["id"]),
