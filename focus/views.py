@@ -17,6 +17,7 @@ from django.views.decorators.http import require_safe
 from consent.cookies import apply, focus_seen_write
 from consent.gate import Surface, decide
 from focus.models import FocusEventKind, FocusItem, Frequency
+from focus.selectors import focus_published_frequency
 from focus.services import focus_event_record, focus_link, focus_text_clean
 from tracker.views import PIXEL
 
@@ -79,17 +80,22 @@ def script(request: HttpRequest, focus_id: str) -> HttpResponseBase:
 
 @require_safe
 def viewpixel(request: HttpRequest, focus_id: str) -> HttpResponseBase:
-    item = _item(focus_id)
+    if not focus_id.isdigit() or len(focus_id) > 12:
+        raise Http404
+    item_id = int(focus_id)
+    frequency = focus_published_frequency(focus_id=item_id)
+    if frequency is None:
+        raise Http404
     decision = decide(request, surface=Surface.FOCUS)
     device_id = None
     if request.method == "GET":
         device_id = focus_event_record(
-            request=request, decision=decision, focus_id=item.pk, kind=FocusEventKind.VIEW
+            request=request, decision=decision, focus_id=item_id, kind=FocusEventKind.VIEW
         )
     response = HttpResponse(PIXEL, content_type="image/gif")
     response["Cache-Control"] = "no-store"
-    if item.frequency != Frequency.EVERY_PAGE:
-        focus_seen_write(response, decision.browser, item_id=item.pk)
+    if frequency != Frequency.EVERY_PAGE:
+        focus_seen_write(response, decision.browser, item_id=item_id)
     apply(response, decision, device_id=device_id)
     return response
 

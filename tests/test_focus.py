@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 from django.core import signing
@@ -177,6 +178,17 @@ def test_unpublished_and_unknown_items_are_404(client):
     assert client.get(f"/focus/{item.pk}/viewpixel.gif").status_code == 404
     assert client.get("/focus/../../etc/passwd.js").status_code == 404
     assert client.get(f"/focus/{item.pk}/preview").status_code == 404
+
+
+def test_an_item_unpublished_in_the_admin_stops_counting_views_within_seconds(client, monkeypatch):
+    import focus.selectors
+
+    monkeypatch.setattr(focus.selectors, "FREQUENCY_TTL_S", 0.2)  # seconds, made short
+    item = item_make()
+    assert client.get(f"/focus/{item.pk}/viewpixel.gif").status_code == 200
+    FocusItem.objects.filter(pk=item.pk).update(published=False)  # another worker's admin
+    time.sleep(0.25)
+    assert client.get(f"/focus/{item.pk}/viewpixel.gif").status_code == 404
 
 
 @override_settings(TRACKING_MODE="off")
