@@ -24,6 +24,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    # A hit goes straight to the stream, so that a test can look for it there at once; the
+    # spool that batches them in production has its own tests (test_spool.py), and the fault
+    # tests and the benchmark run servers with it on.
+    settings.EVENT_BATCH_MS = 0
 
 
 def _missing(reason: str) -> None:
@@ -63,6 +67,9 @@ def _fresh_cache() -> Iterator[None]:
     """Rate-limit counters and other cached values never leak from one test to the next."""
     from django.core.cache import cache
 
+    from focus.selectors import focus_frequencies_forget
+
     cache.clear()
+    focus_frequencies_forget()
     yield
     cache.clear()
