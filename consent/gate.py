@@ -134,6 +134,15 @@ class Browser:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactFacts:
+    """What the gate reads about a contact, read by the caller in this same request (with the
+    row that named the contact, in one query) instead of by the gate in two more."""
+
+    on_dnc: bool  # on Do-Not-Contact, any channel
+    tracking_consent: str | None  # the newest tracking consent action, None if never asked
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     surface: Surface
     store: bool  # may write the device cookie
@@ -243,12 +252,14 @@ def decide(
     contact: Contact | None = None,
     page_gpc: bool = False,
     browser: Browser | None = None,
+    contact_facts: ContactFacts | None = None,
 ) -> Decision:
     """Decide what this request may store and whether its hit may be tied to a person.
 
     `contact` is the person an email token or form names; `page_gpc` is the page's own
     navigator.globalPrivacyControl, which can only make the answer more private; `browser`
-    replaces what the request's cookies say, after a choice made in this very request.
+    replaces what the request's cookies say, after a choice made in this very request;
+    `contact_facts` is what this request already read about `contact`.
     """
     if browser is None:
         browser = read_browser(request)
@@ -278,9 +289,14 @@ def decide(
 
         # Read fresh every time: a Do-Not-Contact added anywhere is honoured at once.
         try:
-            on_dnc = (contact is not None and contact_is_dnc(contact=contact)) or (
-                browser.device is not None and device_is_dnc(public_id=browser.device.device_id)
-            )
+            on_dnc = (
+                contact is not None
+                and (
+                    contact_facts.on_dnc
+                    if contact_facts is not None
+                    else contact_is_dnc(contact=contact)
+                )
+            ) or (browser.device is not None and device_is_dnc(public_id=browser.device.device_id))
         except DatabaseError:
             objected = browser.choice is not None and browser.choice.choice is Choice.OBJECTED
             return Decision(
@@ -316,6 +332,11 @@ def decide(
     if contact is not None:
         from consent.selectors import consent_state
 
-        if consent_state(contact=contact, purpose="tracking") == "grant":
+        state = (
+            contact_facts.tracking_consent
+            if contact_facts is not None
+            else consent_state(contact=contact, purpose="tracking")
+        )
+        if state == "grant":
             return verdict(Reason.CONTACT_CONSENT, identify=True)
     return verdict(Reason.NO_CHOICE)

@@ -2,13 +2,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
+from consent.gate import ContactFacts
+from consent.models import ConsentRecord, Purpose
+from contacts.models import DoNotContact
 from emails.models import Email, EmailClick, EmailOpen, Recipient, TrackedLink
 
 
 def recipient_get(*, token: str) -> Recipient | None:
     return Recipient.objects.select_related("contact", "send__email").filter(token=token).first()
+
+
+def recipient_get_with_facts(*, token: str) -> tuple[Recipient, ContactFacts] | None:
+    """The recipient with what the gate needs to know of its contact, in one query (a tracked
+    link is clicked on every campaign's busiest minutes)."""
+    newest = (
+        ConsentRecord.objects.filter(contact_id=OuterRef("contact_id"), purpose=Purpose.TRACKING)
+        .order_by("-created_at", "-id")
+        .values("action")[:1]
+    )
+    recipient = (
+        Recipient.objects.select_related("contact", "send__email")
+        .annotate(
+            contact_on_dnc=Exists(DoNotContact.objects.filter(contact_id=OuterRef("contact_id"))),
+            contact_tracking=Subquery(newest),
+        )
+        .filter(token=token)
+        .first()
+    )
+    if recipient is None:
+        return None
+    facts = ContactFacts(
+        on_dnc=bool(recipient.contact_on_dnc), tracking_consent=recipient.contact_tracking
+    )
+    return recipient, facts
 
 
 @dataclass(frozen=True, slots=True)

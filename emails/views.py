@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from consent.cookies import apply
 from consent.gate import Surface, decide
 from emails.rendering import ct_read, message_render
-from emails.selectors import link_get, recipient_get
+from emails.selectors import link_get, recipient_get, recipient_get_with_facts
 from emails.services import bounce_record, email_resubscribe, email_unsubscribe
 from focus.models import FocusEventKind
 from focus.services import focus_event_record
@@ -82,9 +82,10 @@ def click(request: HttpRequest, redirect_id: str) -> HttpResponseBase:
     if target.focus_id is not None:
         return _focus_click(request, target.url, target.focus_id)
     recipient_token = ct_read(request.GET.get("ct", ""), redirect_id=redirect_id)
-    recipient = recipient_get(token=recipient_token) if recipient_token else None
+    found = recipient_get_with_facts(token=recipient_token) if recipient_token else None
+    recipient, facts = found if found else (None, None)
     contact = recipient.contact if recipient and recipient.tracked else None
-    decision = decide(request, surface=Surface.EMAIL_CLICK, contact=contact)
+    decision = decide(request, surface=Surface.EMAIL_CLICK, contact=contact, contact_facts=facts)
     machine = _machine(request)
     if decision.count and request.method == "GET":
         attributed = decision.identify and recipient is not None and not machine

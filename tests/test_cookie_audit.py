@@ -142,6 +142,7 @@ def broken_gate(monkeypatch: pytest.MonkeyPatch) -> None:
         contact: Any = None,
         page_gpc: bool = False,
         browser: gate.Browser | None = None,
+        contact_facts: gate.ContactFacts | None = None,
     ) -> gate.Decision:
         return gate.Decision(
             surface=surface,
