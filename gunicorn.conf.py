@@ -13,3 +13,11 @@ def post_worker_init(worker: Any) -> None:
     from tracker.embedded import scheduler_start
 
     scheduler_start()
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    # A worker that stops gracefully ships its spool before it goes (one that is killed
+    # leaves the file to the next worker; see tracker/spool.py).
+    from tracker.spool import spool_close
+
+    spool_close()

@@ -145,6 +145,10 @@ BOUNCE_WEBHOOK_SECRET = env.text("BOUNCE_WEBHOOK_SECRET")
 # Tracking events per masked IP and minute that one web worker accepts before answering 429.
 EVENT_RATE_LIMIT = env.number("EVENT_RATE_LIMIT", 6000, minimum=1, maximum=10_000_000)
 
+# How long a web worker gathers hits in its spool file (VAR_DIR/spool, on a local disk) before
+# sending them to Redis in one round trip; 0 sends each hit on its own. Needs REDIS_URL.
+EVENT_BATCH_MS = env.number("EVENT_BATCH_MS", 100, minimum=0, maximum=10_000)
+
 # May focus items remember in a functional cookie (no identifier) when they were shown, so
 # that "once" and "once a day" hold across page loads?
 FOCUS_FREQUENCY_COOKIE = env.flag("FOCUS_FREQUENCY_COOKIE", True)

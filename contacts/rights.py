@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
@@ -65,14 +68,25 @@ def contact_export(*, contact: Contact, requested_by: str = "") -> dict[str, Any
     return dict(json.loads(json.dumps(document, default=str)))
 
 
-def _names(event: dict[str, Any], contact_id: int, needles: set[str]) -> bool:
+# Longer than a spool may hold an event (tracker/spool.py: shipped every EVENT_BATCH_MS, and
+# a dead worker's file within RECOVER_EVERY_S).
+STREAM_ERASE_AGAIN_S = 30
+
+
+def needle_digest(value: str) -> str:
+    """A keyed hash of an identifier, so that a later pass can recognise it without holding it."""
+    return hmac.new(settings.SECRET_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def _names(event: dict[str, Any], contact_id: int, digests: set[str]) -> bool:
     return event.get("c") == contact_id or any(
-        str(event.get(key, "")) in needles for key in ("d", "t", "r")
+        needle_digest(str(event[key])) in digests for key in ("d", "t", "r") if event.get(key)
     )
 
 
-def _stream_erase(*, contact_id: int, needles: set[str]) -> int:
-    """Delete queued events that carry the contact's id, devices or email tokens."""
+def stream_erase(*, contact_id: int, digests: set[str]) -> int:
+    """Delete queued events that carry the contact's id, or one of its devices or email tokens
+    (given as needle_digest of each)."""
     client = get_redis()
     if client is None:
         return 0
@@ -87,7 +101,7 @@ def _stream_erase(*, contact_id: int, needles: set[str]) -> int:
                 event = json.loads((fields or {}).get(b"e", b"{}"))
             except ValueError:
                 continue
-            if isinstance(event, dict) and _names(event, contact_id, needles):
+            if isinstance(event, dict) and _names(event, contact_id, digests):
                 doomed.append(message_id)
         if doomed:
             removed += int(client.xdel(EVENT_STREAM, *doomed))
@@ -132,9 +146,20 @@ def contact_erase(*, contact: Contact, requested_by: str = "") -> DataSubjectReq
         LogEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(Contact), object_id=str(contact_id)
         ).update(object_repr=f"erased contact {contact_id}", change_message="")
-    removed = _stream_erase(contact_id=contact_id, needles=needles)
+    digests = {needle_digest(needle) for needle in needles}
+    removed = stream_erase(contact_id=contact_id, digests=digests)
     if removed:
         logger.info("erasure removed %d queued events", removed)
+    if get_redis() is not None:
+        # A hit answered just before the erasure may still sit in a web worker's spool (100 ms,
+        # a few seconds if that worker died): look through the stream once more when every
+        # spool has been shipped. The task holds keyed hashes only, never the identifiers.
+        from contacts.tasks import stream_erase_again
+
+        stream_erase_again.apply_async(
+            kwargs={"contact_id": contact_id, "digests": sorted(digests)},
+            countdown=STREAM_ERASE_AGAIN_S,
+        )
     log.completed_at = timezone.now()
     log.save(update_fields=["completed_at"])
     return log
