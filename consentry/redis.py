@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from functools import cache
 
 import redis
@@ -60,7 +61,31 @@ class StreamWriter:
                 self._drop()
                 raise
 
-    def _send(self, client: redis.Redis, stream: str, field: str, value: bytes) -> None:
+    def append_many(
+        self, client: redis.Redis, stream: str, field: str, values: Sequence[bytes]
+    ) -> None:
+        """Many entries in one round trip (pipelined XADDs). Raises redis.RedisError when
+        Redis cannot take them all; the caller keeps them and tries again."""
+        with self._lock:
+            try:
+                connection = self._connected(client)
+                commands = [("XADD", stream, "*", field, value) for value in values]
+                connection.send_packed_command(connection.pack_commands(commands))  # type: ignore[no-untyped-call]
+                # Every reply must be read, errors included, or the next command on this
+                # connection would read a stale one.
+                errors = []
+                for _ in commands:
+                    try:
+                        connection.read_response()
+                    except redis.ResponseError as exc:
+                        errors.append(exc)
+                if errors:
+                    raise errors[0]
+            except redis.RedisError:
+                self._drop()
+                raise
+
+    def _connected(self, client: redis.Redis) -> AbstractConnection:
         if (
             self._connection is None
             or self._owner != os.getpid()
@@ -73,8 +98,11 @@ class StreamWriter:
             pool = client.connection_pool
             self._connection = pool.connection_class(**pool.connection_kwargs)
             self._owner = os.getpid()
-        connection = self._connection
-        connection.send_packed_command(connection.pack_command("XADD", stream, "*", field, value))
+        return self._connection
+
+    def _send(self, client: redis.Redis, stream: str, field: str, value: bytes) -> None:
+        connection = self._connected(client)
+        connection.send_packed_command(connection.pack_command("XADD", stream, "*", field, value))  # type: ignore[no-untyped-call]
         connection.read_response()
 
     def _drop(self) -> None:

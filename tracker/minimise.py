@@ -40,7 +40,8 @@ class Agent:
     machine: bool
 
 
-@lru_cache(maxsize=4096)
+# A site sees a few thousand distinct user agents a day; parsing one runs hundreds of regexes.
+@lru_cache(maxsize=16384)
 def agent_parse(user_agent: str) -> Agent:
     if not user_agent.strip():
         return Agent(browser="", device_class="bot", machine=True)

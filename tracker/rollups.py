@@ -57,9 +57,14 @@ class _Tally:
             )
 
 
-def _continued(day: dt.date, rows: list[dict[str, object]]) -> set[tuple[str, str]]:
+def _continued(day: dt.date) -> set[tuple[str, str]]:
     """(site, yesterday's visitor hash) pairs whose session ran past midnight into `day`."""
-    prevs = {str(r["visitor_prev"]) for r in rows if r["visitor_prev"]}
+    prevs = set(
+        AnonymousHit.objects.filter(day=day, machine=False)
+        .exclude(visitor_prev="")
+        .values_list("visitor_prev", flat=True)
+        .distinct()
+    )
     if not prevs:
         return set()
     last = AnonymousHit.objects.filter(day=day - dt.timedelta(days=1), visitor__in=prevs)
@@ -99,14 +104,16 @@ def _tally(
 def rollup_day(*, day: dt.date) -> int:
     """Recompute the rollups of one UTC day from the rows still held for it."""
     columns = ["site", "created_at", "visitor", "visitor_prev", *_FIELDS]
-    anonymous = list(
+    # Streamed, never held as a list: a busy day is millions of rows.
+    anonymous = (
         AnonymousHit.objects.filter(day=day, machine=False)
         .order_by("created_at", "id")
         .values(*columns)
+        .iterator(chunk_size=5000)
     )
     machines = AnonymousHit.objects.filter(day=day, machine=True).order_by("created_at", "id")
     identified = PageHit.objects.filter(day=day).order_by("created_at", "id")
-    crossing = _continued(day, anonymous)
+    crossing = _continued(day)
     people, robots, known, everyone = _Tally(), _Tally(), _Tally(), _Tally()
     _tally(day, anonymous, "visitor", people, everyone, crossing)
     _tally(day, machines.values(*columns).iterator(chunk_size=5000), "visitor", robots, None, set())

@@ -38,7 +38,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from consentry.health import EVENT_STREAM
-from consentry.redis import get_redis
+from consentry.redis import StreamWriter, get_redis
 
 logger = logging.getLogger("tracker.spool")
 
@@ -49,6 +49,10 @@ SHIP_BYTES = 256 * 1024
 RECOVER_EVERY_S = 5.0
 # Lines per pipelined round trip to Redis.
 CHUNK = 500
+
+
+# The spool's own connection to Redis (the hot path's single appends have theirs).
+shipper = StreamWriter()
 
 
 def spool_dir() -> Path:
@@ -204,10 +208,7 @@ def _ship(path: Path) -> int:
 
 def _stream_add(client: redis.Redis, lines: Sequence[bytes]) -> None:
     for start in range(0, len(lines), CHUNK):
-        pipe = client.pipeline(transaction=False)
-        for line in lines[start : start + CHUNK]:
-            pipe.xadd(EVENT_STREAM, {"e": line})
-        pipe.execute()
+        shipper.append_many(client, EVENT_STREAM, "e", lines[start : start + CHUNK])
 
 
 def _store(lines: Sequence[bytes]) -> None:
