@@ -553,6 +553,21 @@ class Patience:
         self.seconds = max(0.0, self.seconds - seconds)
 
 
+SHARED_PARTS = ("postgres", "redis", "celery")
+
+
+def cost_line(row: Row) -> str:
+    """Microseconds of CPU per request served, by part: cores busy ÷ requests per second."""
+    ours, bare = row.consentry, row.bare
+    if not ours.rps or not bare.rps:
+        return "-"
+    web = ours.cpu.get("gunicorn-consentry", 0.0) / ours.rps * 1e6
+    base = bare.cpu.get("gunicorn-bare", 0.0) / bare.rps * 1e6
+    parts = [f"web worker {web:.0f} (bare Django {base:.0f})"]
+    parts += [f"{name} {ours.cpu.get(name, 0.0) / ours.rps * 1e6:.0f}" for name in SHARED_PARTS]
+    return ", ".join(parts)
+
+
 def cpu_line(cores: dict[str, float]) -> str:
     parts = sorted(((v, k) for k, v in cores.items() if k != "busy" and v >= 0.01), reverse=True)
     named = ", ".join(f"{k} {v:.2f}" for v, k in parts)
@@ -1303,6 +1318,9 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"  {row.path}, Consentry: {cpu_line(row.consentry.cpu)}")
         print(f"  {row.path}, bare Django: {cpu_line(row.bare.cpu)}")
+    print("CPU per request (µs; the shared parts bound how far more web nodes can go):")
+    for row in rows:
+        print(f"  {row.path}: {cost_line(row)}")
     print(f"Stored rows: {json.dumps(profile)}")
     print(f"Total run time: {elapsed:.0f}s")
     noisy = [
