@@ -162,3 +162,14 @@ def test_with_redis_unreachable_the_spool_writes_through_to_the_database(
         buffer.close()
     assert AnonymousHit.objects.get().path == "/down"
     assert list(tmp_path.glob("*.spool")) == []
+
+
+def test_a_draft_left_by_a_worker_that_died_while_creating_its_file_is_cleared(tmp_path):
+    old, fresh = tmp_path / "host-1-aaaa.new", tmp_path / "host-2-bbbb.new"
+    old.touch()
+    fresh.touch()
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    assert spool_recover(directory=tmp_path) == 0
+    assert not old.exists()
+    assert fresh.exists()  # perhaps a live worker's, about to be named

@@ -247,6 +247,12 @@ def spool_recover(*, directory: Path | None = None) -> int:
             logger.warning("spool: shipped %d events left by a stopped worker", count)
         finally:
             os.close(fd)
+    # A worker that died between creating its file and naming it wrote nothing to it; a
+    # minute old, such a draft belongs to no one.
+    for draft in directory.glob("*.new"):
+        with contextlib.suppress(OSError):
+            if time.time() - draft.stat().st_mtime > 60:
+                draft.unlink()
     return shipped
 
 
