@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
@@ -19,9 +20,21 @@ def contact_is_dnc(*, contact: Contact, channel: str | None = None) -> bool:
     return entries.exists()
 
 
+# Asked on every identified hit: written out, since building it through the ORM costs about
+# five times what PostgreSQL spends answering it. Names from the models, values as parameters.
+_DEVICE_DNC_SQL = (
+    f"SELECT EXISTS (SELECT 1 FROM {DoNotContact._meta.db_table} dnc"  # noqa: S608
+    f" JOIN {Device._meta.db_table} device ON device.contact_id = dnc.contact_id"
+    " WHERE device.public_id = %s)"
+)
+
+
 def device_is_dnc(*, public_id: str) -> bool:
     """Is the contact behind this device on Do-Not-Contact (any channel)? One indexed join."""
-    return DoNotContact.objects.filter(contact__devices__public_id=public_id).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(_DEVICE_DNC_SQL, [public_id])
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 def _email_is(email: str) -> tuple[Exact[str], Q]:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db import connection
+from django.db.models import Count, Q
 
 from consent.gate import ContactFacts
 from consent.models import ConsentRecord, Purpose
@@ -14,29 +15,44 @@ def recipient_get(*, token: str) -> Recipient | None:
     return Recipient.objects.select_related("contact", "send__email").filter(token=token).first()
 
 
-def recipient_get_with_facts(*, token: str) -> tuple[Recipient, ContactFacts] | None:
+@dataclass(frozen=True, slots=True)
+class ClickRecipient:
+    """What a tracked link needs of the recipient its ct names."""
+
+    token: str
+    tracked: bool  # rendered with attributed links (tracking consent at send time)
+    contact_id: int
+    facts: ContactFacts  # the contact's Do-Not-Contact and tracking consent, read now
+
+
+# One query per click, written out: building it through the ORM (two subqueries) cost several
+# times what PostgreSQL spends answering it. Names from the models, values as parameters.
+_CLICK_RECIPIENT_SQL = (
+    "SELECT r.token, r.tracked, r.contact_id,"  # noqa: S608
+    f" EXISTS (SELECT 1 FROM {DoNotContact._meta.db_table} dnc"
+    " WHERE dnc.contact_id = r.contact_id),"
+    f" (SELECT c.action FROM {ConsentRecord._meta.db_table} c"
+    " WHERE c.contact_id = r.contact_id AND c.purpose = %s"
+    " ORDER BY c.created_at DESC, c.id DESC LIMIT 1)"
+    f" FROM {Recipient._meta.db_table} r WHERE r.token = %s"
+)
+
+
+def recipient_for_click(*, token: str) -> ClickRecipient | None:
     """The recipient with what the gate needs to know of its contact, in one query (a tracked
-    link is clicked on every campaign's busiest minutes)."""
-    newest = (
-        ConsentRecord.objects.filter(contact_id=OuterRef("contact_id"), purpose=Purpose.TRACKING)
-        .order_by("-created_at", "-id")
-        .values("action")[:1]
-    )
-    recipient = (
-        Recipient.objects.select_related("contact", "send__email")
-        .annotate(
-            contact_on_dnc=Exists(DoNotContact.objects.filter(contact_id=OuterRef("contact_id"))),
-            contact_tracking=Subquery(newest),
-        )
-        .filter(token=token)
-        .first()
-    )
-    if recipient is None:
+    link is clicked most in a campaign's busiest minutes)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLICK_RECIPIENT_SQL, [Purpose.TRACKING.value, token])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    facts = ContactFacts(
-        on_dnc=bool(recipient.contact_on_dnc), tracking_consent=recipient.contact_tracking
+    token_, tracked, contact_id, on_dnc, tracking = row
+    return ClickRecipient(
+        token=str(token_),
+        tracked=bool(tracked),
+        contact_id=int(contact_id),
+        facts=ContactFacts(on_dnc=bool(on_dnc), tracking_consent=tracking),
     )
-    return recipient, facts
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from consent.cookies import apply
 from consent.gate import Surface, decide
+from contacts.models import Contact
 from emails.rendering import ct_read, message_render
-from emails.selectors import link_get, recipient_get, recipient_get_with_facts
+from emails.selectors import link_get, recipient_for_click, recipient_get
 from emails.services import bounce_record, email_resubscribe, email_unsubscribe
 from focus.models import FocusEventKind
 from focus.services import focus_event_record
@@ -82,10 +83,15 @@ def click(request: HttpRequest, redirect_id: str) -> HttpResponseBase:
     if target.focus_id is not None:
         return _focus_click(request, target.url, target.focus_id)
     recipient_token = ct_read(request.GET.get("ct", ""), redirect_id=redirect_id)
-    found = recipient_get_with_facts(token=recipient_token) if recipient_token else None
-    recipient, facts = found if found else (None, None)
-    contact = recipient.contact if recipient and recipient.tracked else None
-    decision = decide(request, surface=Surface.EMAIL_CLICK, contact=contact, contact_facts=facts)
+    recipient = recipient_for_click(token=recipient_token) if recipient_token else None
+    # The contact by its key alone: the gate reads nothing of it beyond the facts given.
+    contact = Contact(pk=recipient.contact_id) if recipient and recipient.tracked else None
+    decision = decide(
+        request,
+        surface=Surface.EMAIL_CLICK,
+        contact=contact,
+        contact_facts=recipient.facts if recipient else None,
+    )
     machine = _machine(request)
     if decision.count and request.method == "GET":
         attributed = decision.identify and recipient is not None and not machine
