@@ -45,21 +45,12 @@ class StreamWriter:
     def append(self, client: redis.Redis, stream: str, field: str, value: bytes) -> None:
         """One entry; a second attempt on a fresh connection when the first one fails. Raises
         redis.RedisError when Redis cannot take it."""
-        with self._lock:
-            try:
-                self._send(client, stream, field, value)
-            except (redis.ConnectionError, redis.TimeoutError):
-                self._drop()
-                # Redis may have taken the first attempt before the connection broke: the
-                # drain is idempotent by event id, so a second copy is never a second row.
-                try:
-                    self._send(client, stream, field, value)
-                except redis.RedisError:
-                    self._drop()
-                    raise
-            except redis.RedisError:
-                self._drop()
-                raise
+        try:
+            self.append_many(client, stream, field, [value])
+        except (redis.ConnectionError, redis.TimeoutError):
+            # Redis may have taken the first attempt before the connection broke: the drain
+            # is idempotent by event id, so a second copy is never a second row.
+            self.append_many(client, stream, field, [value])
 
     def append_many(
         self, client: redis.Redis, stream: str, field: str, values: Sequence[bytes]
@@ -99,11 +90,6 @@ class StreamWriter:
             self._connection = pool.connection_class(**pool.connection_kwargs)
             self._owner = os.getpid()
         return self._connection
-
-    def _send(self, client: redis.Redis, stream: str, field: str, value: bytes) -> None:
-        connection = self._connected(client)
-        connection.send_packed_command(connection.pack_command("XADD", stream, "*", field, value))  # type: ignore[no-untyped-call]
-        connection.read_response()
 
     def _drop(self) -> None:
         if self._connection is not None and self._owner == os.getpid():
