@@ -109,6 +109,15 @@ class Recipient(models.Model):
         return f"recipient {self.pk}"
 
 
+class MachineSource(models.TextChoices):
+    """Why a fetch was a machine's, not a person's."""
+
+    AGENT = "agent"  # a scanner's or proxy's user agent
+    PREFETCH = "prefetch"  # the browser fetched ahead (Sec-Purpose: prefetch)
+    APPLE_RELAY = "apple-relay"  # Apple Mail Privacy Protection / iCloud Private Relay ranges
+    GOOGLE_PROXY = "google-proxy"  # Gmail's image proxy ranges
+
+
 class EmailOpen(models.Model):
     event_id = models.UUIDField(unique=True)
     email = models.ForeignKey(Email, on_delete=models.CASCADE, related_name="opens")
@@ -118,6 +127,11 @@ class EmailOpen(models.Model):
     )
     # Privacy proxies, image pre-fetchers and scanners: stored, not counted as human.
     machine = models.BooleanField(default=False)
+    # Why it is a machine's; empty for a person's open (and for machine opens recorded
+    # before the source was kept).
+    machine_source = models.CharField(
+        max_length=16, choices=MachineSource.choices, blank=True, default=""
+    )
     created_at = models.DateTimeField()
 
     class Meta:

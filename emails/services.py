@@ -24,6 +24,7 @@ from emails.models import (
     EmailClick,
     EmailOpen,
     EmailSend,
+    MachineSource,
     Recipient,
     RecipientStatus,
     TrackedLink,
@@ -170,6 +171,9 @@ def _when(event: dict[str, Any]) -> dt.datetime:
     return dt.datetime.fromtimestamp(float(event["ts"]), tz=dt.UTC)
 
 
+_MACHINE_SOURCES = frozenset(MachineSource.values)
+
+
 def opens_store(events: Sequence[dict[str, Any]]) -> int:
     """Opens from the pipeline. A per-recipient open is attributed only while the recipient
     still consents to tracking; otherwise it counts for the email alone."""
@@ -188,14 +192,17 @@ def opens_store(events: Sequence[dict[str, Any]]) -> int:
         email_id = recipient.send.email_id if recipient else emails.get(token)
         if email_id is None:
             continue  # an unknown token counts for nothing
-        machine = bool(event.get("m"))
+        source = str(event.get("s", ""))
+        machine = bool(event.get("m")) or bool(source)
         attributed = recipient is not None and recipient.contact_id in allowed and not machine
         rows.append(
             EmailOpen(
                 event_id=uuid.UUID(event["id"]),
                 email_id=email_id,
                 recipient=recipient if attributed else None,
-                machine=bool(event.get("m")),
+                machine=machine,
+                # An unknown source (an event from a newer or older worker) stays a machine's.
+                machine_source=source if source in _MACHINE_SOURCES else "",
                 created_at=_when(event),
             )
         )

@@ -27,34 +27,17 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from consent.cookies import apply
 from consent.gate import Surface, decide
 from contacts.models import Contact
+from emails.machines import machine_source
 from emails.rendering import ct_read, message_render
 from emails.selectors import link_get, recipient_for_click, recipient_get
 from emails.services import bounce_record, email_resubscribe, email_unsubscribe
 from focus.models import FocusEventKind
 from focus.services import focus_event_record
-from tracker.minimise import agent_parse
 from tracker.pipeline import event_enqueue
 from tracker.services import device_new_id
 from tracker.views import PIXEL
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-# Mail privacy proxies and link scanners fetch on the reader's behalf: machine, not human.
-_PROXIES = re.compile(
-    r"GoogleImageProxy|YahooMailProxy|Barracuda|Proofpoint|Mimecast|Symantec|Forcepoint|"
-    r"Trend ?Micro|MessageLabs|SafeLinks|Microsoft Office Protocol Discovery|ms-office",
-    re.IGNORECASE,
-)
-
-
-def _machine(request: HttpRequest) -> bool:
-    user_agent = request.META.get("HTTP_USER_AGENT", "")
-    # Apple Mail Privacy Protection fetches every image with this bare user agent.
-    return (
-        user_agent.strip() in ("", "Mozilla/5.0")
-        or bool(_PROXIES.search(user_agent))
-        or agent_parse(user_agent[:1024]).machine
-        or "prefetch" in request.META.get("HTTP_SEC_PURPOSE", "").lower()
-    )
 
 
 def _event(kind: str, **fields: object) -> dict[str, object]:
@@ -66,7 +49,10 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponseBase:
     """Records the open and never sets a cookie (an email client is not a consenting browser)."""
     decision = decide(request, surface=Surface.EMAIL_OPEN)
     if decision.count and request.method == "GET" and _TOKEN.match(token):
-        event_enqueue(_event("open", t=token, m=int(_machine(request))))
+        # The event carries why it is a machine's, never the address that told.
+        source = machine_source(request, by_address=True)
+        fields: dict[str, object] = {"m": 1, "s": source} if source else {"m": 0}
+        event_enqueue(_event("open", t=token, **fields))
     response = HttpResponse(PIXEL, content_type="image/gif")
     response["Cache-Control"] = "no-store, private"
     apply(response, decision)
@@ -92,7 +78,7 @@ def click(request: HttpRequest, redirect_id: str) -> HttpResponseBase:
         contact=contact,
         contact_facts=recipient.facts if recipient else None,
     )
-    machine = _machine(request)
+    machine = bool(machine_source(request, by_address=False))
     if decision.count and request.method == "GET":
         attributed = decision.identify and recipient is not None and not machine
         event_enqueue(
