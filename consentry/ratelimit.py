@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 
 from django.core.cache import cache
+from django.utils.crypto import salted_hmac
+
+# Keeps this key apart from every other use of SECRET_KEY.
+_PURPOSE = "consentry.ratelimit"
 
 
 def rate_limit_hit(*, scope: str, key: str, limit: int, window: int) -> int | None:
     """Count one request; None when allowed, else the seconds to wait (for Retry-After)."""
     now = int(time.time())
     bucket = now // window
-    # Hashed: the cache never holds an address, not even a masked one.
-    digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+    # Keyed with a secret drawn from SECRET_KEY: the cache never holds an address, and a
+    # masked one cannot be recovered from the name by hashing every /16 prefix.
+    digest = salted_hmac(_PURPOSE, key, algorithm="sha256").hexdigest()[:24]
     name = f"rl:{scope}:{digest}:{bucket}"
     try:
         count = 1 if cache.add(name, 1, timeout=window + 1) else cache.incr(name)
