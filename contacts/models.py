@@ -38,6 +38,10 @@ class Device(models.Model):
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="devices"
     )
+    # The browser's consent key, one-way as consent records hold it, taken when the device
+    # was tied to a contact: the choices that browser made before anyone knew whose it was
+    # are the contact's too, for export and erasure.
+    browser_key = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -35,6 +36,22 @@ def _rows(queryset: Any, exclude: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     return out
 
 
+def _consent_records(*, contact: Contact) -> QuerySet[ConsentRecord]:
+    """The contact's consent records, and those its browsers wrote before anyone knew whose
+    they were (a grant through the script, then a form): records that name no contact under a
+    browser key that one of the contact's records or devices carries. A record under the same
+    key that names another contact (a shared computer) stays that contact's."""
+    keys = set(
+        ConsentRecord.objects.filter(contact=contact)
+        .exclude(browser_key="")
+        .values_list("browser_key", flat=True)
+    )
+    keys |= set(contact.devices.exclude(browser_key="").values_list("browser_key", flat=True))
+    return ConsentRecord.objects.filter(
+        Q(contact=contact) | Q(contact__isnull=True, browser_key__in=keys)
+    )
+
+
 def contact_export(*, contact: Contact, requested_by: str = "") -> dict[str, Any]:
     """One machine-readable document with every row held about the contact."""
     from emails.models import EmailClick, EmailOpen, Recipient
@@ -53,7 +70,7 @@ def contact_export(*, contact: Contact, requested_by: str = "") -> dict[str, Any
         "contact": _rows([contact])[0],
         "devices": _rows(contact.devices.all()),
         "do_not_contact": _rows(contact.dnc_entries.all()),
-        "consent_records": _rows(ConsentRecord.objects.filter(contact=contact)),
+        "consent_records": _rows(_consent_records(contact=contact)),
         "page_hits": _rows(PageHit.objects.filter(contact=contact)),
         "email_recipients": _rows(recipients),
         "email_opens": _rows(EmailOpen.objects.filter(recipient__in=recipients)),
@@ -125,6 +142,7 @@ def contact_erase(*, contact: Contact, requested_by: str = "") -> DataSubjectReq
     needles |= set(Recipient.objects.filter(contact=contact).values_list("token", flat=True))
     needles.discard("")
     with transaction.atomic():
+        consent_ids = list(_consent_records(contact=contact).values_list("id", flat=True))
         recipients = Recipient.objects.filter(contact=contact)
         # Opens and clicks stay in the email's counts, attributed to no one.
         EmailOpen.objects.filter(recipient__in=recipients).update(recipient=None)
@@ -137,7 +155,15 @@ def contact_erase(*, contact: Contact, requested_by: str = "") -> DataSubjectReq
             if connection.vendor == "postgresql":
                 # The append-only trigger lets this one transaction through (see consent/).
                 cursor.execute("SET LOCAL consentry.erasure = 'on'")
-            cursor.execute("DELETE FROM consent_consentrecord WHERE contact_id = %s", [contact_id])
+            # Deleted rather than stripped in place: the one tombstone below says that
+            # records were erased, and keeps no time or choice that could be matched again.
+            for start in range(0, len(consent_ids), 500):
+                chunk = consent_ids[start : start + 500]
+                cursor.execute(
+                    f"DELETE FROM {ConsentRecord._meta.db_table}"  # noqa: S608
+                    f" WHERE id IN ({', '.join(['%s'] * len(chunk))})",
+                    chunk,
+                )
         ConsentRecord.objects.create(
             purpose=Purpose.TRACKING, action=Action.ERASED, source="erasure"
         )

@@ -40,18 +40,29 @@ def device_create(*, contact: Contact | None = None) -> Device:
     return Device.objects.create(public_id=secrets.token_urlsafe(24), contact=contact)
 
 
-def device_link(*, device: Device, contact: Contact) -> Device:
+def device_link(*, device: Device, contact: Contact, browser_key: str = "") -> Device:
     """Tie a device to a contact, and the hits it made with a permit before, so the contact's
-    timeline is whole. Only identified rows carry a device: anonymous counting is untouched."""
+    timeline is whole. Only identified rows carry a device: anonymous counting is untouched.
+
+    `browser_key` is the key in the browser's consent cookie, if it holds one: the device
+    remembers it (one-way, as consent records do) so that the choices this browser made
+    before it was identified reach the contact's export and erasure."""
+    from consent.services import browser_key_hash
     from focus.models import FocusEvent
     from pages.models import AssetDownload
     from tracker.models import PageHit
 
+    changed = []
+    if browser_key and device.browser_key != (hashed := browser_key_hash(browser_key)):
+        device.browser_key = hashed
+        changed.append("browser_key")
     if device.contact_id != contact.pk:
         device.contact = contact
-        device.save(update_fields=["contact"])
+        changed.append("contact")
         for model in (PageHit, FocusEvent, AssetDownload):
             model.objects.filter(device=device, contact__isnull=True).update(contact=contact)
+    if changed:
+        device.save(update_fields=changed)
     return device
 
 

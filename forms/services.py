@@ -111,7 +111,12 @@ def submission_record(
             if contact is None:
                 contact = device.contact
             else:
-                device_link(device=device, contact=contact)
+                choice = decision.browser.choice
+                device_link(
+                    device=device,
+                    contact=contact,
+                    browser_key=choice.browser_key if choice else "",
+                )
         submission = Submission.objects.create(
             form=form,
             contact=contact,
