@@ -38,6 +38,8 @@ from tracker.services import device_new_id
 from tracker.views import PIXEL
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# True whether or not the token was valid: the answer must not tell the two apart.
+ONE_CLICK_ANSWER = "Received: if this link belongs to a subscription, it is now unsubscribed.\n"
 
 
 def _event(kind: str, **fields: object) -> dict[str, object]:
@@ -131,7 +133,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
         if recipient is not None:
             email_unsubscribe(recipient=recipient)
         if request.POST.get("List-Unsubscribe") == "One-Click":
-            response = HttpResponse("Unsubscribed.\n", content_type="text/plain")
+            response = HttpResponse(ONE_CLICK_ANSWER, content_type="text/plain")
             apply(response, decide(request, surface=Surface.UNSUBSCRIBE))
             return response
     return _confirm(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
+import re
 import time
 
 import pytest
@@ -95,6 +97,52 @@ def test_valid_and_invalid_tokens_answer_alike(client):
     strip = [r.content.replace(sent.recipient.token.encode(), b"T") for r in (valid, invalid)]
     assert strip[0] == strip[1].replace(b"Z" * 32, b"T")
     assert b"<script>" not in garbage.content
+
+
+def _claims(response):
+    """The sentences of a page that say what happened to a subscription."""
+    text = html.unescape(re.sub(r"<[^>]+>", "\n", response.content.decode()))
+    sentences = [s.strip() for s in re.split(r"[.!?]\s|\n\s*\n", text) if s.strip()]
+    outcome = re.compile(r"\bunsubscribed\b|\bwill (not )?receive\b|\bresubscribed\b", re.I)
+    return [" ".join(s.split()) for s in sentences if outcome.search(s)]
+
+
+@pytest.mark.parametrize("kind", ["unsubscribe", "resubscribe"])
+def test_after_the_post_the_page_claims_only_what_is_true_for_any_token(client, kind):
+    sent = sent_to("ada@example.com", consented=True)
+    if kind == "resubscribe":
+        client.post(_url(sent))  # on Do-Not-Contact, so that resubscribing changes something
+    valid = client.post(_url(sent, kind))
+    invalid = client.post(f"/email/{kind}/" + "Z" * 32)
+    assert valid.status_code == invalid.status_code == 200
+    assert len(valid.content) == len(invalid.content)
+    claims = _claims(invalid)
+    assert claims  # the page does say what a valid link did...
+    # ...but only on the condition that the link was one of ours: nothing it cannot know.
+    assert all(claim.startswith("If this link") for claim in claims), claims
+    assert _claims(valid) == claims
+    assert contact_is_dnc(contact=sent.contact) is (kind == "unsubscribe")
+
+
+def test_an_invalid_token_adds_no_do_not_contact_anywhere(client):
+    sent = sent_to("ada@example.com", consented=True)
+    for url in ("/email/unsubscribe/" + "Z" * 32, "/email/unsubscribe/<script>"):
+        client.post(url)
+        client.post(url, {"List-Unsubscribe": "One-Click"})
+    assert DoNotContact.objects.count() == 0
+    assert ConsentRecord.objects.filter(source="unsubscribe").count() == 0
+    client.post(_url(sent))
+    assert list(DoNotContact.objects.values_list("contact", flat=True)) == [sent.contact.pk]
+
+
+def test_a_one_click_answer_is_the_same_for_any_token_and_claims_nothing_false(client):
+    sent = sent_to("ada@example.com", consented=True)
+    valid = client.post(_url(sent), {"List-Unsubscribe": "One-Click"})
+    invalid = client.post("/email/unsubscribe/" + "Z" * 32, {"List-Unsubscribe": "One-Click"})
+    assert valid.status_code == invalid.status_code == 200
+    assert valid.content == invalid.content
+    assert "if this link belongs to a subscription" in invalid.content.decode()
+    assert contact_is_dnc(contact=sent.contact, channel="email")
 
 
 def test_resubscribe_lifts_dnc_and_records_email_consent_only(client):
