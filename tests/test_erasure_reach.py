@@ -6,11 +6,9 @@ be reversed to a masked address without SECRET_KEY."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import pytest
 from django.core import signing
-from django.db import connection
 
 from consent import registry
 from consent.models import ConsentRecord
@@ -19,56 +17,13 @@ from contacts.models import Contact, Device
 from contacts.rights import contact_export
 from tests.apiclients import api_client
 from tests.forming import form_make
+from tests.traces import redis_holding, rows_holding
 from tests.tracking import CHROME, send
 from tracker.pipeline import events_drain
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 ADDRESS = "198.51.100.77"
 MASKED = "198.51.0.0"
-
-
-def _rows_holding(needle: str) -> list[str]:
-    """Every table in the database whose rows, cast whole to text, contain the needle: every
-    column of every type, tables without a model included."""
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    found = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names(cursor):
-            quoted = connection.ops.quote_name(table)
-            cursor.execute(
-                f"SELECT count(*) FROM {quoted} AS row WHERE row::text ILIKE %s",  # noqa: S608
-                [f"%{escaped}%"],
-            )
-            if cursor.fetchone()[0]:
-                found.append(table)
-    return found
-
-
-def _redis_values(client: Any, key: bytes) -> list[bytes]:
-    kind = client.type(key)
-    if kind == b"string":
-        return [client.get(key) or b""]
-    if kind == b"hash":
-        return [b for pair in client.hgetall(key).items() for b in pair]
-    if kind == b"list":
-        return list(client.lrange(key, 0, -1))
-    if kind == b"set":
-        return list(client.smembers(key))
-    if kind == b"zset":
-        return list(client.zrange(key, 0, -1))
-    if kind == b"stream":
-        return [b for _id, fields in client.xrange(key) for pair in fields.items() for b in pair]
-    return []
-
-
-def _redis_holding(client: Any, needle: str) -> list[str]:
-    """Every Redis key whose name or value (of any type) contains the needle."""
-    raw = needle.encode()
-    return [
-        key.decode()
-        for key in client.scan_iter(count=1000)
-        if raw in key or any(raw in value for value in _redis_values(client, key))
-    ]
 
 
 def _person_who_granted_then_gave_their_email(client, *, tick_tracking: bool):
@@ -119,16 +74,16 @@ def test_erasure_removes_the_consent_records_a_browser_wrote_before_it_was_ident
         "stored browser key": browser_key_hash(browser_key),
     }
     # The search finds what there is to find before the erasure.
-    assert "contacts_contact" in _rows_holding("ada@example.com")
-    assert "consent_consentrecord" in _rows_holding(MASKED)
-    assert "consent_consentrecord" in _rows_holding(browser_key_hash(browser_key))
-    assert _redis_holding(redis_client, device.public_id) == ["consentry:events"]
+    assert "contacts_contact" in rows_holding("ada@example.com")
+    assert "consent_consentrecord" in rows_holding(MASKED)
+    assert "consent_consentrecord" in rows_holding(browser_key_hash(browser_key))
+    assert redis_holding(redis_client, device.public_id) == ["consentry:events"]
 
     response = api_client("contacts.delete_contact").post(f"/api/v1/contacts/{contact.pk}/erase/")
     assert response.status_code == 200
 
     left = {
-        name: (_rows_holding(needle), _redis_holding(redis_client, needle))
+        name: (rows_holding(needle), redis_holding(redis_client, needle))
         for name, needle in needles.items()
     }
     assert left == {name: ([], []) for name in needles}
