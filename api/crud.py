@@ -12,7 +12,7 @@ from api.permissions import ModelPermissionsWithView
 from emails.models import Email
 from focus.models import FocusItem
 from focus.services import focus_text_clean
-from forms.models import Field, Form
+from forms.models import Field, Form, redirect_url_check
 from pages.models import Asset, LandingPage
 from pages.services import asset_upload_check
 
@@ -42,6 +42,21 @@ class FormSerializer(serializers.ModelSerializer[Form]):
             "created_at",
             "updated_at",
         ]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The admin's check, on the form as it will be saved (a PATCH may change only one side).
+        form = Form(
+            **{
+                "redirect_url": getattr(self.instance, "redirect_url", ""),
+                "allowed_origins": getattr(self.instance, "allowed_origins", ""),
+                **{k: v for k, v in attrs.items() if k in ("redirect_url", "allowed_origins")},
+            }
+        )
+        try:
+            redirect_url_check(redirect_url=form.redirect_url, allowed=form.redirect_origins())
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return attrs
 
 
 class FocusSerializer(serializers.ModelSerializer[FocusItem]):

@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 
 from consent.gate import ContactFacts
 from consent.models import ConsentRecord, Purpose
+from consentry.redirects import ANY_ORIGIN, redirect_target
 from contacts.models import DoNotContact
 from emails.models import Email, EmailClick, EmailOpen, Recipient, TrackedLink
 
@@ -72,13 +73,14 @@ def link_get(*, redirect_id: str) -> LinkTarget | None:
         link = (
             TrackedLink.objects.filter(redirect_id=redirect_id).only("id", "url", "focus").first()
         )
-        if link is None:
+        # Off-site on purpose, but read as the browser will: the redirect goes to that reading,
+        # and a stored text no browser reads as an http(s) URL leads nowhere.
+        url = redirect_target(link.url, allowed=ANY_ORIGIN) if link else None
+        if link is None or url is None:
             return None
         if len(_targets) > 8192:
             _targets.clear()
-        target = _targets[redirect_id] = LinkTarget(
-            id=link.pk, url=link.url, focus_id=link.focus_id
-        )
+        target = _targets[redirect_id] = LinkTarget(id=link.pk, url=url, focus_id=link.focus_id)
     return target
 
 

@@ -3,9 +3,12 @@ the embed is not a kiosk, and the consent gate permits it."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+
+from consentry.redirects import origins_read, redirect_target, url_read
 
 
 class Form(models.Model):
@@ -33,6 +36,38 @@ class Form(models.Model):
 
     def origins(self) -> list[str]:
         return [o.strip().rstrip("/").lower() for o in self.allowed_origins.split() if o.strip()]
+
+    def redirect_origins(self) -> frozenset[str]:
+        """Where a visitor may be sent after submitting: this form's origins, the tracked
+        sites and the tracker itself (the view adds the host the visitor reached it by)."""
+        return origins_read([*self.origins(), *settings.TRACKED_SITES, settings.PUBLIC_URL])
+
+    def clean(self) -> None:
+        redirect_url_check(redirect_url=self.redirect_url, allowed=self.redirect_origins())
+
+
+def redirect_url_check(*, redirect_url: str, allowed: frozenset[str]) -> None:
+    """Refuses, when the operator saves a form, a redirect URL that visitors would not be
+    sent to: the same reading as when they are (consentry.redirects)."""
+    if not redirect_url:
+        return
+    url = url_read(redirect_url)
+    if url is None:
+        raise ValidationError(
+            {
+                "redirect_url": "Enter a plain http(s) address: no user name or password, "
+                "no backslash, percent sign or trailing dot in the host name, and an IPv4 "
+                "address only as four plain numbers."
+            }
+        )
+    if redirect_target(redirect_url, allowed=allowed) is None:
+        raise ValidationError(
+            {
+                "redirect_url": f"Visitors can only be sent to this form's allowed origins, "
+                f"the tracked sites or this server; {url.origin} is none of them. Add it to "
+                f"the allowed origins first."
+            }
+        )
 
 
 RESERVED_ALIASES = ("cs_hp", "cs_focus", "kiosk", "formid")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import (
@@ -26,6 +25,7 @@ from consent.cookies import apply
 from consent.gate import Surface, decide
 from consent.ip import masked_client_ip
 from consentry.ratelimit import rate_limit_hit
+from consentry.redirects import origins_read, redirect_target
 from focus.models import FocusEventKind, FocusItem
 from focus.services import focus_event_record
 from forms.models import CONSENT_TYPES, Form
@@ -314,14 +314,10 @@ def _values(cleaned: Cleaned, data: Any) -> dict[str, Any]:
 
 
 def _redirect(form: Form, request: HttpRequest) -> str | None:
-    """The form's own redirect URL, only if it points at an allowed origin."""
-    url = form.redirect_url
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not _allowed(form, _origin_of(url), request):
-        return None
-    return url
+    """The form's redirect URL as the browser will read it, only if it lands on an allowed
+    origin; this string, never the stored text, is what the browser is handed."""
+    here = origins_read([f"{request.scheme}://{request.get_host()}"])
+    return redirect_target(form.redirect_url, allowed=form.redirect_origins() | here)
 
 
 def _success_response(request: HttpRequest, form: Form) -> HttpResponse:
@@ -329,5 +325,8 @@ def _success_response(request: HttpRequest, form: Form) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"ok": True, "message": form.success_message, "redirect": redirect})
     if redirect:
-        return HttpResponseRedirect(redirect, status=303)
+        response = HttpResponseRedirect(redirect, status=303)
+        # As returned, not re-escaped by Django: the header and the JSON name the same URL.
+        response["Location"] = redirect
+        return response
     return render(request, "forms/page.html", {"form": form, "success": form.success_message})
