@@ -61,7 +61,20 @@ if _db["ENGINE"] not in ("django.db.backends.postgresql", "django.db.backends.sq
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite connections are cheap and not thread-safe to keep across gunicorn threads.
     _db["CONN_MAX_AGE"] = 0
-    _db["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    _db["OPTIONS"] = {
+        # The embedded default has two web workers and a scheduler thread in each, all writing
+        # to one file. A transaction that reads first and writes later (Django's default,
+        # DEFERRED) fails at once with "database is locked" when another writer committed in
+        # between: no timeout helps, because its snapshot is stale. IMMEDIATE takes the write
+        # lock at BEGIN, so writers queue for it instead.
+        "transaction_mode": "IMMEDIATE",
+        # How long a writer waits for the lock (seconds), well under gunicorn's 30 s timeout.
+        "timeout": 20,
+        # WAL: readers never wait for the writer. NORMAL syncs at checkpoints, not at every
+        # commit; in WAL mode it never corrupts the file, and a power cut loses at most the
+        # last commits.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
