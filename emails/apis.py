@@ -17,9 +17,16 @@ from contacts.models import Contact
 from emails.models import Email
 from emails.services import email_render_external, email_send
 
+# Rendering hands out tokens that act for the contact (a one-click unsubscribe, an attributed
+# click), so it needs what sending needs, and sight of the email and the contact it renders.
+_RENDER = ("emails.add_emailsend", "emails.view_email", "contacts.view_contact")
+
 
 class EmailRenderApi(APIView):
-    permission_classes = [model_permission("emails.view_email", "contacts.view_contact")]
+    """The message renders for a recipient of the email's external send, made on first use:
+    their unsubscribe, web-view, pixel and click tokens resolve only through that row."""
+
+    permission_classes = [model_permission(*_RENDER)]
 
     class InputSerializer(serializers.Serializer[Any]):
         contact = serializers.IntegerField(min_value=1, max_value=MAX_ID)
@@ -32,18 +39,32 @@ class EmailRenderApi(APIView):
         text = serializers.CharField()
         headers = serializers.DictField(child=serializers.CharField())
 
+    def _render(self, data: Any, email_id: int) -> Response:
+        given = self.InputSerializer(data=data)
+        given.is_valid(raise_exception=True)
+        email = get_object_or_404(Email, pk=email_id)
+        contact = get_object_or_404(Contact, pk=given.validated_data["contact"])
+        rendered = email_render_external(email=email, contact=contact)
+        return Response(self.OutputSerializer(rendered).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=OutputSerializer,
+        summary="Render one recipient's message (for a site that sends through its own provider)",
+        description="Makes the contact a recipient of the email's external send, once, so that "
+        "the tokens in the message work. Needs the send permission.",
+    )
+    def post(self, request: Request, email_id: int) -> Response:
+        return self._render(request.data, email_id)
+
     @extend_schema(
         parameters=[OpenApiParameter("contact", int, required=True)],
         responses=OutputSerializer,
-        summary="Render one recipient's message (for a site that sends through its own provider)",
+        deprecated=True,
+        summary="Render one recipient's message: the same as POST, kept for existing clients",
     )
     def get(self, request: Request, email_id: int) -> Response:
-        query = self.InputSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        email = get_object_or_404(Email, pk=email_id)
-        contact = get_object_or_404(Contact, pk=query.validated_data["contact"])
-        rendered = email_render_external(email=email, contact=contact)
-        return Response(self.OutputSerializer(rendered).data)
+        return self._render(request.query_params, email_id)
 
 
 class EmailSendApi(APIView):

@@ -19,11 +19,18 @@ def reader():
     return api_client("emails.view_email", "contacts.view_contact")
 
 
-def test_render_gives_the_message_a_site_sends_itself(reader):
+@pytest.fixture
+def sender():
+    return api_client("emails.add_emailsend", "emails.view_email", "contacts.view_contact")
+
+
+def test_render_gives_the_message_a_site_sends_itself(sender):
     email = email_make()
     contact = contact_upsert(email="ada@example.com", first_name="Ada")
     consent_grant(contact=contact, source="form")
-    response = reader.get(f"/api/v1/emails/{email.pk}/render/", {"contact": contact.pk})
+    response = sender.post(
+        f"/api/v1/emails/{email.pk}/render/", {"contact": contact.pk}, format="json"
+    )
     assert response.status_code == 200
     body = response.json()
     recipient = Recipient.objects.get(contact=contact)
@@ -35,15 +42,31 @@ def test_render_gives_the_message_a_site_sends_itself(reader):
     assert "?ct=" in body["html"]
     assert "See the sale" in body["text"]
     assert recipient.status == "external"
-    # Rendering again is the same recipient, not a new one.
-    reader.get(f"/api/v1/emails/{email.pk}/render/", {"contact": contact.pk})
+    # Rendering again is the same recipient, not a new one; so is the GET older clients use.
+    sender.post(f"/api/v1/emails/{email.pk}/render/", {"contact": contact.pk}, format="json")
+    again = sender.get(f"/api/v1/emails/{email.pk}/render/", {"contact": contact.pk})
+    assert again.json()["headers"]["List-Unsubscribe"] == body["headers"]["List-Unsubscribe"]
     assert Recipient.objects.filter(contact=contact).count() == 1
 
 
-def test_render_without_consent_uses_the_shared_pixel(reader):
+def test_a_view_only_user_cannot_render_a_recipients_message(reader):
+    """Rendering hands out the contact's one-click unsubscribe token: it needs the send
+    permission, and a refused call leaves no recipient behind."""
+    email = email_make()
+    contact = contact_upsert(email="ada@example.com")
+    url = f"/api/v1/emails/{email.pk}/render/"
+    assert reader.get(url, {"contact": contact.pk}).status_code == 403
+    assert reader.post(url, {"contact": contact.pk}, format="json").status_code == 403
+    assert not Recipient.objects.exists()
+    assert not EmailSend.objects.exists()
+
+
+def test_render_without_consent_uses_the_shared_pixel(sender):
     email = email_make()
     contact = contact_upsert(email="bob@example.com")
-    body = reader.get(f"/api/v1/emails/{email.pk}/render/", {"contact": contact.pk}).json()
+    body = sender.post(
+        f"/api/v1/emails/{email.pk}/render/", {"contact": contact.pk}, format="json"
+    ).json()
     assert f"/email/{email.pixel_token}.gif" in body["html"]
     assert "?ct=" not in body["html"]
 
@@ -62,16 +85,16 @@ def test_send_queues_one_recipient_per_contact(django_capture_on_commit_callback
     assert len(callbacks) == 1  # one delivery task per batch, dispatched after the commit
 
 
-def test_errors_have_one_shape(reader):
+def test_errors_have_one_shape(sender):
     email = email_make()
-    missing = reader.get(f"/api/v1/emails/{email.pk}/render/")
+    missing = sender.post(f"/api/v1/emails/{email.pk}/render/", {}, format="json")
     assert missing.status_code == 400
     assert missing.json() == {
         "error": "invalid",
         "detail": "the request has invalid fields",
         "fields": {"contact": ["This field is required."]},
     }
-    unknown = reader.get("/api/v1/emails/999999/render/", {"contact": 1})
+    unknown = sender.post("/api/v1/emails/999999/render/", {"contact": 1}, format="json")
     assert unknown.status_code == 404
     assert unknown.json()["error"] == "not_found"
 
