@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.converters import MAX_ID
-from api.permissions import per_method
+from api.permissions import per_method, rollups_refresh_allowed
 from tracker.reports import KINDS, consent_rate, stats_daily
 from tracker.rollups import rollup_recent
 
@@ -37,9 +37,8 @@ class StatsApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         f = filters.validated_data
-        if f["kind"] == "page" and f["end"] >= dt.datetime.now(tz=dt.UTC).date() - dt.timedelta(
-            days=1
-        ):
+        recent = f["end"] >= dt.datetime.now(tz=dt.UTC).date() - dt.timedelta(days=1)
+        if f["kind"] == "page" and recent and rollups_refresh_allowed(user=request.user):
             rollup_recent()  # today's and yesterday's figures are still arriving
         rows = stats_daily(
             kind=f["kind"],

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from api.permissions import rollups_refresh_allowed
 from consent import registry
 from consentry.charts import bars, share
 from tracker.models import DailyStat
@@ -67,7 +68,8 @@ class ConsentryAdminSite(admin.AdminSite):
 
     def reports(self, request: HttpRequest) -> HttpResponse:
         start, end = _range(request)
-        if end >= dt.datetime.now(tz=dt.UTC).date() - dt.timedelta(days=1):
+        recent = end >= dt.datetime.now(tz=dt.UTC).date() - dt.timedelta(days=1)
+        if recent and rollups_refresh_allowed(user=request.user):
             rollup_recent()
         pages = stats_daily(kind="page", start=start, end=end)
         emails = stats_daily(kind="email", start=start, end=end)

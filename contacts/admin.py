@@ -97,7 +97,11 @@ class ContactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         self.delete_queryset(request, queryset)
         messages.success(request, "Erased, with a tombstone left in the consent log.")
 
-    @admin.action(description="Send an email to the selected contacts")
+    def has_send_permission(self, request: HttpRequest) -> bool:
+        """Sending is the API's send operation, with the emails it offers in sight."""
+        return request.user.has_perms(["emails.add_emailsend", "emails.view_email"])
+
+    @admin.action(description="Send an email to the selected contacts", permissions=["send"])
     def send_email(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse | None:
         if request.POST.get("email_id"):
             email = Email.objects.filter(pk=request.POST["email_id"]).first()

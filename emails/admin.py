@@ -38,7 +38,11 @@ class EmailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             obj.html,
         )
 
-    @admin.action(description="Send a test to yourself")
+    def has_send_permission(self, request: HttpRequest) -> bool:
+        # A test send is a send (and files the sender as a contact): not for a view-only user.
+        return request.user.has_perms(["emails.add_emailsend", "contacts.add_contact"])
+
+    @admin.action(description="Send a test to yourself", permissions=["send"])
     def test_send(self, request: HttpRequest, queryset: QuerySet[Email]) -> None:
         address = getattr(request.user, "email", "")
         if not address:
