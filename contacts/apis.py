@@ -55,7 +55,10 @@ def _who(request: Request) -> str:
 
 
 class ContactListApi(APIView):
-    permission_classes = [per_method(GET=_VIEW, POST=("contacts.add_contact",))]
+    # A POST with a known email updates that contact (contact_upsert): it changes as well as adds.
+    permission_classes = [
+        per_method(GET=_VIEW, POST=("contacts.add_contact", "contacts.change_contact"))
+    ]
 
     class FilterSerializer(serializers.Serializer[Any]):
         email = serializers.CharField(required=False)
@@ -128,7 +131,9 @@ class DncOutput(serializers.Serializer[Any]):
 
 
 class ContactDncApi(APIView):
-    permission_classes = [per_method(GET=_VIEW, POST=("contacts.add_donotcontact",))]
+    permission_classes = [
+        per_method(GET=(*_VIEW, "contacts.view_donotcontact"), POST=("contacts.add_donotcontact",))
+    ]
 
     class InputSerializer(serializers.Serializer[Any]):
         channel = serializers.ChoiceField(choices=Channel.choices)
@@ -219,7 +224,9 @@ class ContactActivityApi(APIView):
 
 
 class ContactExportApi(APIView):
-    permission_classes = [per_method(GET=_VIEW)]
+    # Each export is logged as a data-subject request (Art. 12): a write, so it needs more
+    # than sight of the contact.
+    permission_classes = [per_method(GET=(*_VIEW, "contacts.add_datasubjectrequest"))]
 
     @extend_schema(
         responses={200: serializers.DictField()},
