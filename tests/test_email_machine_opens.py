@@ -217,7 +217,7 @@ def test_a_broken_download_leaves_the_snapshot_as_it_was(ranges_dir, tmp_path):
 
 
 def test_the_shipped_snapshots_are_dated_and_name_their_sources():
-    from emails.machines import DATA_DIR, ranges_read_apple, ranges_read_google
+    from emails.machines import DATA_DIR
 
     apple = (DATA_DIR / APPLE_FILE).read_text()
     google = json.loads((DATA_DIR / GOOGLE_FILE).read_text())
@@ -226,6 +226,15 @@ def test_the_shipped_snapshots_are_dated_and_name_their_sources():
     assert "machine_ranges_refresh" in apple
     assert "machine_ranges_refresh" in google["note"]
     assert google["creationTime"].startswith("20")
-    # One parser each for the shipped file and a downloaded one.
-    assert ipaddress.ip_network("17.0.0.0/8") in ranges_read_apple(apple)
-    assert ipaddress.ip_network("66.249.80.0/22") in ranges_read_google(json.dumps(google))
+
+
+@pytest.mark.usefixtures("embedded")
+def test_an_unreadable_snapshot_leaves_opens_recorded_by_agent(client, ranges_dir):
+    (ranges_dir / APPLE_FILE).write_text("not a prefix,,,,\n")
+    (ranges_dir / GOOGLE_FILE).unlink()
+    ranges_reload()
+    sent = sent_to("ada@example.com", consented=True)
+    assert _open(client, sent, address="17.58.63.7").status_code == 200
+    _open(client, sent, address="66.249.84.10", user_agent=GOOGLE_IMAGE_PROXY)
+    sources = EmailOpen.objects.order_by("id").values_list("machine_source", flat=True)
+    assert list(sources) == ["", "agent"]

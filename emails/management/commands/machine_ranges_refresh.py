@@ -39,13 +39,13 @@ class Command(BaseCommand):
             if path is None:
                 continue
             try:
-                networks = read(path.read_text(encoding="utf-8"))
+                spans = read(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, ValueError) as exc:
                 raise CommandError(f"{path}: {exc}") from None
-            if not networks:
+            if not spans:
                 raise CommandError(f"{path}: no prefixes; the snapshot is left as it was")
-            parsed.append((path, networks, write))
-        for path, networks, write in parsed:
-            written = write(networks=networks, origin=path.name, directory=ranges_dir())
-            self.stdout.write(f"{written}: {len(networks)} prefixes from {path}")
+            parsed.append((path, spans, write))
+        for path, spans, write in parsed:
+            written = write(spans=spans, origin=path.name, directory=ranges_dir())
+            self.stdout.write(f"{written}: {len(spans)} prefixes from {path}")
         self.stdout.write("Restart the web workers: each process reads the ranges once.")
