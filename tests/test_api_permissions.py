@@ -228,10 +228,6 @@ def _writes() -> dict[str, int]:
         return {name: count for name, count in cursor.fetchall() if count}
 
 
-def _persona(*perms: str) -> APIClient:
-    return api_client(*perms)
-
-
 def _every_view_permission() -> list[str]:
     return [
         f"{p.content_type.app_label}.{p.codename}"
@@ -245,7 +241,7 @@ def _every_view_permission() -> list[str]:
 def test_without_permission_every_operation_is_refused(op, world):
     needs = required(op)
     anonymous = _call(APIClient(), op, world)
-    nobody = _call(_persona(), op, world)
+    nobody = _call(api_client(), op, world)
     if needs is PUBLIC:
         assert anonymous.status_code == 200
         return
@@ -255,7 +251,7 @@ def test_without_permission_every_operation_is_refused(op, world):
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=str)
 def test_a_view_only_user_never_writes_nor_sees_a_token(op, world):
-    viewer = _persona(*_every_view_permission())
+    viewer = api_client(*_every_view_permission())
     needs = required(op) or ()
     before = _writes()
     response = _call(viewer, op, world)
@@ -270,13 +266,13 @@ def test_a_view_only_user_never_writes_nor_sees_a_token(op, world):
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=str)
 def test_the_declared_permissions_are_enough(op, world):
-    response = _call(_persona(*(required(op) or ())), op, world)
+    response = _call(api_client(*(required(op) or ())), op, world)
     assert response.status_code not in (401, 403), response.content
     assert response.status_code < 500
 
 
 def test_a_view_only_reader_sees_todays_figures_once_the_scheduler_rolled_them_up(world):
-    viewer = _persona("tracker.view_dailystat")
+    viewer = api_client("tracker.view_dailystat")
     today = dt.datetime.now(tz=dt.UTC).date().isoformat()
 
     def hits() -> int:
