@@ -5,7 +5,8 @@ A pixel, a beacon, an open pixel or a redirect is answered on every page view of
 tracker serves. None of those views reads a session, a logged-in user, a CSRF token or a flash
 message, and none answers with a page that could be framed, so the middleware that provides
 those (about a third of the tracker's own time per hit) is left out for them. The gate's own
-safety net (the cookie guard), the security headers and the content security policy stay.
+safety net (the cookie guard), the security headers, the content security policy and the
+text edge stay.
 Every other path, the operator's admin and API included, gets the whole chain.
 """
 
@@ -28,6 +29,7 @@ HOT_PATH_MIDDLEWARE = frozenset(
         "django.middleware.security.SecurityMiddleware",
         "consent.middleware.CookieGuardMiddleware",
         "consent.csp.ContentSecurityPolicyMiddleware",
+        "consentry.text.TextEdgeMiddleware",
         "django.middleware.common.CommonMiddleware",
     }
 )

@@ -163,6 +163,14 @@ EVENT_RATE_LIMIT = env.number("EVENT_RATE_LIMIT", 6000, minimum=1, maximum=10_00
 # sending them to Redis in one round trip; 0 sends each hit on its own. Needs REDIS_URL.
 EVENT_BATCH_MS = env.number("EVENT_BATCH_MS", 100, minimum=0, maximum=10_000)
 
+# How often the drain tries to store an event that fails on its own (about a second apart)
+# before it keeps it as a dead letter and goes on.
+DRAIN_MAX_TRIES = env.number("DRAIN_MAX_TRIES", 5, minimum=1, maximum=100)
+
+# /healthz says "degraded" when the oldest event waiting in the stream is older than this many
+# seconds (the drain is stopped or cannot keep up), or when dead letters exist.
+DRAIN_LAG_DEGRADED_S = env.number("DRAIN_LAG_DEGRADED_S", 60, minimum=1, maximum=86_400)
+
 # May focus items remember in a functional cookie (no identifier) when they were shown, so
 # that "once" and "once a day" hold across page loads?
 FOCUS_FREQUENCY_COOKIE = env.flag("FOCUS_FREQUENCY_COOKIE", True)
@@ -207,6 +215,8 @@ MIDDLEWARE = [
     # Outermost of ours, so that it sees every cookie any later layer tried to write.
     "consent.middleware.CookieGuardMiddleware",
     "consent.csp.ContentSecurityPolicyMiddleware",
+    # Before anything reads the request: the one edge for text (consentry/text.py).
+    "consentry.text.TextEdgeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

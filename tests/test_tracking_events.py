@@ -248,9 +248,14 @@ def test_bad_input_gets_a_clear_4xx_and_the_next_request_works(
     assert send(client).status_code == 200
 
 
-def test_nul_bytes_and_control_characters_are_cleaned(client):
-    send(client, page_title="Hello\x00\r\nSet-Cookie: x=1")
-    assert AnonymousHit.objects.get().title == "HelloSet-Cookie: x=1"
+def test_a_nul_byte_is_refused_and_line_breaks_are_kept_as_text(client):
+    refused = send(client, page_title="Hello\x00\r\nSet-Cookie: x=1")
+    assert refused.status_code == 400
+    assert refused.json()["fields"].keys() == {"page_title"}
+    assert not AnonymousHit.objects.exists()
+    kept = send(client, page_title="Hello\r\nSet-Cookie: x=1")
+    assert "x=1" not in str(kept.headers)
+    assert AnonymousHit.objects.get().title == "Hello\r\nSet-Cookie: x=1"
 
 
 def test_a_consent_command_from_a_tracked_page_never_sets_a_cookie_on_refusal(client):

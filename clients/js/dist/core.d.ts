@@ -56,4 +56,11 @@ export interface Tracker {
      */
     command(...args: unknown[]): Promise<ConsentReply | undefined> | undefined;
 }
+/**
+ * A string the server accepts: lone surrogates (a title cut in the middle of an emoji) become
+ * U+FFFD, as a UTF-8 encoder would make them, and control characters other than tab and line
+ * breaks are dropped. The server refuses a request that holds either, so a page whose title
+ * holds one would otherwise not be counted at all.
+ */
+export declare function wellFormed(value: string): string;
 export declare function createTracker(options: TrackerOptions): Tracker;

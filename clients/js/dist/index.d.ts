@@ -8,5 +8,5 @@
  *
  * The same core also builds dist/mtc.min.js, the script behind the classic `mt(...)` snippet.
  */
-export { createTracker } from './core.js';
+export { createTracker, wellFormed } from './core.js';
 export type { ConsentAction, ConsentCallback, ConsentReply, ConsentState, PageviewFields, Tracker, TrackerOptions, } from './core.js';

@@ -39,11 +39,35 @@ function pageContext(type) {
 function gpc() {
   return (host.navigator || {}).globalPrivacyControl === true;
 }
+function wellFormed(value) {
+  let out = "";
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code >= 55296 && code <= 56319) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 56320 && next <= 57343) {
+        out += value[i] + value[i + 1];
+        i++;
+      } else {
+        out += "\uFFFD";
+      }
+    } else if (code >= 56320 && code <= 57343) {
+      out += "\uFFFD";
+    } else if (code < 32 && code != 9 && code != 10 && code != 13 || code == 127) {
+    } else {
+      out += value[i];
+    }
+  }
+  return out;
+}
+function wellFormedValue(_key, value) {
+  return typeof value == "string" ? wellFormed(value) : value;
+}
 function toQuery(payload) {
   const parts = [];
   for (const key in payload) {
     const value = payload[key];
-    if (value != null) parts.push(encodeURIComponent(key) + "=" + encodeURIComponent(String(value)));
+    if (value != null) parts.push(encodeURIComponent(key) + "=" + encodeURIComponent(wellFormed(String(value))));
   }
   return parts.join("&");
 }
@@ -78,7 +102,7 @@ function createTracker(options) {
       }
       return Promise.resolve(void 0);
     }
-    return post(JSON.stringify(payload)).then((response) => response && response.json()).then((reply) => {
+    return post(JSON.stringify(payload, wellFormedValue)).then((response) => response && response.json()).then((reply) => {
       if (!reply || typeof reply != "object") return void 0;
       for (const listener of listeners.slice()) {
         try {
@@ -164,5 +188,6 @@ function createTracker(options) {
   return { send, consent, optOut, onConsent, command };
 }
 export {
-  createTracker
+  createTracker,
+  wellFormed
 };

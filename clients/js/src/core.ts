@@ -128,12 +128,45 @@ function gpc(): boolean {
   return (host.navigator || {}).globalPrivacyControl === true;
 }
 
+/**
+ * A string the server accepts: lone surrogates (a title cut in the middle of an emoji) become
+ * U+FFFD, as a UTF-8 encoder would make them, and control characters other than tab and line
+ * breaks are dropped. The server refuses a request that holds either, so a page whose title
+ * holds one would otherwise not be counted at all.
+ */
+export function wellFormed(value: string): string {
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        out += value[i] + value[i + 1];
+        i++;
+      } else {
+        out += '\ufffd';
+      }
+    } else if (code >= 0xdc00 && code <= 0xdfff) {
+      out += '\ufffd';
+    } else if ((code < 0x20 && code != 9 && code != 10 && code != 13) || code == 0x7f) {
+      // dropped
+    } else {
+      out += value[i];
+    }
+  }
+  return out;
+}
+
+function wellFormedValue(_key: string, value: unknown): unknown {
+  return typeof value == 'string' ? wellFormed(value) : value;
+}
+
 /** `key=value&...` for the image fallback; null/undefined values are left out. */
 function toQuery(payload: Payload): string {
   const parts: string[] = [];
   for (const key in payload) {
     const value = payload[key];
-    if (value != null) parts.push(encodeURIComponent(key) + '=' + encodeURIComponent(String(value)));
+    if (value != null) parts.push(encodeURIComponent(key) + '=' + encodeURIComponent(wellFormed(String(value))));
   }
   return parts.join('&');
 }
@@ -180,7 +213,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       }
       return Promise.resolve(undefined);
     }
-    return post(JSON.stringify(payload))
+    return post(JSON.stringify(payload, wellFormedValue))
       .then((response) => response && response.json())
       .then((reply) => {
         if (!reply || typeof reply != 'object') return undefined;

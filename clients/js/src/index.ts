@@ -8,7 +8,7 @@
  *
  * The same core also builds dist/mtc.min.js, the script behind the classic `mt(...)` snippet.
  */
-export { createTracker } from './core.js';
+export { createTracker, wellFormed } from './core.js';
 export type {
   ConsentAction,
   ConsentCallback,

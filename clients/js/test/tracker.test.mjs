@@ -70,6 +70,15 @@ test('fields add to the pageview but cannot override type, id or gpc', async () 
   assert.equal(body.plan, 'pro');
 });
 
+test('a title cut inside an emoji or holding control characters is sent as text the server accepts', async () => {
+  const tracker = createTracker({ baseUrl: 'https://t.example.com' });
+  tracker.command('send', 'pageview', { page_title: 'Sale \ud83d \u0000end\ude00 \ud83d\ude00\tok' });
+  await settle();
+  const raw = fake.calls[0].init.body;
+  assert.doesNotMatch(raw, /\\ud[89ab]|\\u0000/i, 'no lone surrogate or NUL escape on the wire');
+  assert.equal(fake.calls[0].body.page_title, 'Sale \ufffd end\ufffd \ud83d\ude00\tok');
+});
+
 test('commands run strictly in order: grant is answered before the next pageview is sent', async () => {
   const tracker = createTracker({ baseUrl: 'https://t.example.com' });
   const log = [];
