@@ -6,6 +6,7 @@ from api.converters import IdConverter
 from api.stats import StatsApi
 from contacts import apis as contacts
 from emails import apis as emails
+from tracker import apis as tracker
 
 register_converter(IdConverter, "id")
 
@@ -47,6 +48,12 @@ v1 = [
     path("pages/", crud.PageListApi.as_view(), name="api-pages"),
     path("pages/<id:pk>/", crud.PageDetailApi.as_view(), name="api-page"),
     path("stats/", StatsApi.as_view(), name="api-stats"),
+    path("dead-letters/", tracker.DeadLetterListApi.as_view(), name="api-dead-letters"),
+    path(
+        "dead-letters/redrive/",
+        tracker.DeadLetterRedriveApi.as_view(),
+        name="api-dead-letters-redrive",
+    ),
 ]
 
 urlpatterns = [

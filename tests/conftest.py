@@ -4,6 +4,9 @@ service they are skipped with a loud reason, and under CI=true they fail instead
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,3 +76,52 @@ def _fresh_cache() -> Iterator[None]:
     focus_frequencies_forget()
     yield
     cache.clear()
+
+
+def celery_worker_start(schedule: Path) -> subprocess.Popen[bytes]:
+    """A real Celery worker with beat (so it drains every second), on the test database and
+    the test Redis. The test database must hold committed rows: use transactional_db."""
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL or "",
+        "SECRET_KEY": settings.SECRET_KEY,
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "consentry",
+            "worker",
+            "--beat",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "warning",
+            "--schedule",
+            str(schedule),
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def celery_worker_stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def worker(transactional_db, redis_client, tmp_path):
+    """A real Celery worker with beat, on the test database and the test Redis."""
+    process = celery_worker_start(tmp_path / "beat-schedule")
+    yield process
+    celery_worker_stop(process)

@@ -3,7 +3,12 @@ salt after 48 h), identified hits (kept RETENTION_DAYS) and daily rollups (no id
 
 from __future__ import annotations
 
+import json
+
 from django.db import models
+
+# Event keys that hold a secret: an email recipient's token (t, r) or a device id (d).
+SECRET_EVENT_KEYS = ("t", "r", "d")
 
 
 class Salt(models.Model):
@@ -107,3 +112,45 @@ class DailyStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.site} {self.dimension}={self.key} ({self.audience})"
+
+
+class DeadLetter(models.Model):
+    """A pipeline event that could not be stored after DRAIN_MAX_TRIES tries, kept with its
+    error until an operator re-drives it (`manage.py tracker_redrive`) or discards it.
+
+    Kept in the database rather than in Redis: it must outlive a Redis restart, the admin and
+    the API list it, and the embedded default has no Redis. The event is kept as ASCII JSON
+    text (every character outside ASCII escaped), so that even an event holding something
+    PostgreSQL refuses can be kept and read.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Where it failed: "drain" (from the stream) or "write-through" (stored from the request).
+    source = models.CharField(max_length=16)
+    stream_id = models.CharField(max_length=32, blank=True, default="")
+    event_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    kind = models.CharField(max_length=32, blank=True, default="")
+    payload = models.TextField()
+    error = models.TextField()
+    tries = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"dead letter {self.pk} ({self.kind or 'unknown'})"
+
+    def payload_shown(self) -> str:
+        """The payload as the admin and the API show it: a recipient's token would let whoever
+        reads it unsubscribe that recipient, and a device id would let them act as the browser,
+        so both are hidden. Re-driving uses the payload as kept."""
+        try:
+            event = json.loads(self.payload)
+        except ValueError:
+            return self.payload
+        if isinstance(event, dict):
+            for key in SECRET_EVENT_KEYS:
+                if event.get(key):
+                    event[key] = "(hidden)"
+        return json.dumps(event, ensure_ascii=True)

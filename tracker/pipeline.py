@@ -15,17 +15,20 @@ import os
 import socket
 import uuid
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import CharField, Field
 from django.utils.module_loading import import_string
 
-from consentry.health import EVENT_STREAM
+from consentry.health import EVENT_STREAM, EVENT_TRIES
 from consentry.redis import get_redis, stream_writer
 from contacts.models import Device
-from tracker.models import AnonymousHit, PageHit
+from tracker.models import AnonymousHit, DeadLetter, PageHit
 from tracker.spool import spool, spool_flush
 
 logger = logging.getLogger("tracker.pipeline")
@@ -37,6 +40,11 @@ CLAIM_IDLE_MS = 30_000
 
 Event = dict[str, Any]
 Hit = TypeVar("Hit", AnonymousHit, PageHit)
+
+# Errors that say the database cannot be reached or is busy now, not that an event is bad: the
+# batch waits in the stream and is tried again whole. Anything else an event's storing raises
+# is the event's own fault, and only that event is held back.
+TRANSIENT = (OperationalError, InterfaceError)
 
 
 def event_enqueue(event: Event) -> str:
@@ -57,8 +65,62 @@ def event_enqueue(event: Event) -> str:
             return "stream"
         except redis.RedisError as exc:
             logger.warning("Redis unreachable (%s): writing the event through", exc)
-    events_store([event])
+    try:
+        events_store([event], source="write-through")
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        # Nothing would try it again later: keep it, with its error, for an operator.
+        deadletter_add(event=event, error=exc, source="write-through")
+        return "dead-letter"
     return "database"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    event: Event
+    reason: str
+
+
+# Events a store function found malformed while the current events_store call runs: they
+# become dead letters instead of vanishing from a log.
+_rejected: ContextVar[list[Rejected] | None] = ContextVar("rejected", default=None)
+
+
+def _reject(event: Event, reason: str) -> None:
+    found = _rejected.get()
+    if found is None:
+        logger.error("dropped a %s event: %s", event.get("k", "page"), reason)
+    else:
+        found.append(Rejected(event=event, reason=reason))
+
+
+def _payload(event: object) -> str:
+    # ASCII only: NUL and lone surrogates travel as escapes, which any text column takes.
+    return json.dumps(event, ensure_ascii=True, default=repr)
+
+
+def deadletter_add(
+    *,
+    event: object,
+    error: BaseException | str,
+    source: str,
+    stream_id: str = "",
+    tries: int = 1,
+) -> DeadLetter:
+    """Keep an event that could not be stored, with why; the drain goes on without it."""
+    reason = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    fields = event if isinstance(event, dict) else {}
+    logger.error("dead-lettered a pipeline event (%s): %.300s", source, reason)
+    return DeadLetter.objects.create(
+        source=source,
+        stream_id=stream_id,
+        event_id=str(fields.get("id", ""))[:64],
+        kind=str(fields.get("k", "page") if fields else "")[:32],
+        payload=_payload(event),
+        error=reason[:2000],
+        tries=tries,
+    )
 
 
 def _common(event: Event) -> dict[str, Any]:
@@ -98,7 +160,7 @@ def devices_for(events: Sequence[Event]) -> dict[str, Device]:
 
 def events_well_formed(events: Sequence[Event], **fields: type) -> list[Event]:
     """The events that carry an id, a time and each named field of the given type; the rest
-    are logged and dropped, so one bad event never blocks a batch."""
+    become dead letters, so one bad event never blocks a batch."""
     good = []
     for event in events:
         try:
@@ -106,8 +168,11 @@ def events_well_formed(events: Sequence[Event], **fields: type) -> list[Event]:
             float(event["ts"])
             for name, kind in fields.items():
                 kind(event[name])
-        except (KeyError, ValueError, TypeError):
-            logger.error("dropped a malformed %s event %.200r", event.get("k", "page"), event)
+        except KeyError as exc:
+            _reject(event, f"malformed: missing {exc}")
+            continue
+        except (ValueError, TypeError) as exc:
+            _reject(event, f"malformed: {type(exc).__name__}: {exc}")
             continue
         good.append(event)
     return good
@@ -122,23 +187,40 @@ HANDLERS = {
 }
 
 
-def events_store(events: Sequence[Event]) -> int:
-    """Write events in one transaction. Redelivered events are ignored by their unique id."""
+def _store(events: Sequence[Any]) -> tuple[int, list[Rejected]]:
+    """Write events (inside the caller's transaction); returns how many were written and the
+    ones found malformed. Any error is raised: the caller decides what it means."""
     by_kind: dict[str, list[Event]] = {}
+    rejected: list[Rejected] = []
     for event in events:
+        if not isinstance(event, dict):
+            rejected.append(Rejected(event={"value": event}, reason="malformed: not an object"))
+            continue
         by_kind.setdefault(str(event.get("k", "page")), []).append(event)
     written = 0
-    with transaction.atomic():
+    token = _rejected.set(rejected)
+    try:
         for kind, batch in by_kind.items():
             if kind == "page":
                 written += _pages_store(batch)
             elif kind in HANDLERS:
-                try:
-                    written += import_string(HANDLERS[kind])(batch)
-                except (KeyError, ValueError, TypeError):
-                    logger.error("dropped %d malformed %s events", len(batch), kind)
+                written += import_string(HANDLERS[kind])(batch)
             else:
-                logger.error("dropped %d events of unknown kind %.50r", len(batch), kind)
+                rejected.extend(
+                    Rejected(event=e, reason=f"unknown kind {kind[:50]!r}") for e in batch
+                )
+    finally:
+        _rejected.reset(token)
+    return written, rejected
+
+
+def events_store(events: Sequence[Any], *, source: str = "drain") -> int:
+    """Write events in one transaction, with a dead letter for each malformed one. Redelivered
+    events are ignored by their unique id. Raises what storing raised; nothing is written then."""
+    with transaction.atomic():
+        written, rejected = _store(events)
+        for item in rejected:
+            deadletter_add(event=item.event, error=item.reason, source=source)
     return written
 
 
@@ -148,8 +230,11 @@ def _pages_store(events: Sequence[Event]) -> int:
     for event in events:
         try:
             fields = _common(event)
-        except (KeyError, ValueError, TypeError):
-            logger.error("dropped a malformed event %.200r", event)
+        except KeyError as exc:
+            _reject(event, f"malformed: missing {exc}")
+            continue
+        except (ValueError, TypeError, OverflowError) as exc:
+            _reject(event, f"malformed: {type(exc).__name__}: {exc}")
             continue
         if event.get("d"):
             identified.append((event, fields))
@@ -241,15 +326,74 @@ def _read(client: redis.Redis, consumer: str, start: str, batch: int) -> list[An
     return list(result[0][1]) if result else []
 
 
-def _decode(entries: Iterable[Any]) -> tuple[list[bytes], list[Event]]:
-    ids, events = [], []
+@dataclass(slots=True)
+class Entry:
+    stream_id: bytes
+    event: Event | None  # None: nothing to store (erased, or kept as a dead letter)
+
+
+def _decode(entries: Iterable[Any]) -> list[Entry]:
+    decoded = []
     for message_id, fields in entries:
-        ids.append(message_id)
+        if not fields:
+            # Deleted from the stream by an erasure while it was pending: nothing to store.
+            decoded.append(Entry(stream_id=message_id, event=None))
+            continue
+        raw = fields.get(b"e")
         try:
-            events.append(json.loads(fields[b"e"]))
-        except (KeyError, ValueError, TypeError):  # TypeError: an entry deleted by erasure
-            logger.error("dropped an unreadable stream entry %r", message_id)
-    return ids, events
+            event = json.loads(raw)
+        except (ValueError, TypeError) as exc:
+            stream_id = message_id.decode()
+            # Kept once, even when its batch is read again after the database was away.
+            if DeadLetter.objects.filter(stream_id=stream_id, source="drain").exists():
+                decoded.append(Entry(stream_id=message_id, event=None))
+                continue
+            deadletter_add(
+                event={"unreadable": repr(raw)[:10000]},
+                error=f"unreadable entry: {exc}",
+                source="drain",
+                stream_id=stream_id,
+            )
+            decoded.append(Entry(stream_id=message_id, event=None))
+            continue
+        decoded.append(Entry(stream_id=message_id, event=event))
+    return decoded
+
+
+def _store_alone(client: redis.Redis, entries: list[Entry]) -> tuple[int, list[bytes]]:
+    """After a batch failed: each entry in a transaction of its own, so that one bad entry
+    holds back no other. An entry that fails is left pending and tried again by the next
+    drain; on its DRAIN_MAX_TRIES-th failure it becomes a dead letter. Returns how many were
+    written and the ids that are done with (stored or dead-lettered)."""
+    written, done = 0, []
+    for entry in entries:
+        if entry.event is None:
+            done.append(entry.stream_id)
+            continue
+        try:
+            written += events_store([entry.event])
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            tries = int(client.hincrby(EVENT_TRIES, entry.stream_id, 1))
+            if tries < settings.DRAIN_MAX_TRIES:
+                logger.warning(
+                    "a pipeline event failed (try %d of %d): %s: %.300s",
+                    tries,
+                    settings.DRAIN_MAX_TRIES,
+                    type(exc).__name__,
+                    exc,
+                )
+                continue
+            deadletter_add(
+                event=entry.event,
+                error=exc,
+                source="drain",
+                stream_id=entry.stream_id.decode(),
+                tries=tries,
+            )
+        done.append(entry.stream_id)
+    return written, done
 
 
 def events_drain(
@@ -257,9 +401,11 @@ def events_drain(
 ) -> int:
     """Move events from the stream to the database; returns how many were written.
 
-    Order per batch: this consumer's own unacknowledged messages (a previous run that failed
-    before its commit), then messages abandoned by dead consumers, then new ones. A batch is
-    acknowledged and deleted from the stream only after its transaction committed.
+    Order: this consumer's own unacknowledged messages (a previous run that failed before its
+    commit, or entries waiting for another try), once per run; then messages abandoned by dead
+    consumers; then new ones. A batch is acknowledged and deleted from the stream only after
+    its transaction committed. A batch that fails for a reason other than the database being
+    away is stored entry by entry (see _store_alone): one bad entry never stops the drain.
     """
     client = get_redis()
     if client is None:
@@ -270,8 +416,10 @@ def events_drain(
     _ensure_group(client)
     consumer = _consumer_name()
     written = 0
-    for _ in range(max_batches):
-        pending = _read(client, consumer, "0", batch)
+    for round_ in range(max_batches):
+        # Our own pending entries only once a run: an entry that failed waits for the next run
+        # (a second later) rather than being tried again at once.
+        pending = _read(client, consumer, "0", batch) if round_ == 0 else []
         if not pending:
             claim: Any = client.xautoclaim(
                 EVENT_STREAM,
@@ -286,15 +434,63 @@ def events_drain(
             pending = _read(client, consumer, ">", batch)
         if not pending:
             break
-        ids, events = _decode(pending)
-        written += events_store(events)
+        entries = _decode(pending)
+        try:
+            written += events_store([e.event for e in entries if e.event is not None])
+            done = [e.stream_id for e in entries]
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            logger.warning(
+                "a batch of %d events failed (%s: %.300s): storing them one by one",
+                len(entries),
+                type(exc).__name__,
+                exc,
+            )
+            alone, done = _store_alone(client, entries)
+            written += alone
+        if not done:
+            continue
         # One transaction: an entry acknowledged but left in the stream would never be read
         # again, and the backlog would never reach zero.
         finish = client.pipeline(transaction=True)
-        finish.xack(EVENT_STREAM, GROUP, *ids)
-        finish.xdel(EVENT_STREAM, *ids)
+        finish.xack(EVENT_STREAM, GROUP, *done)
+        finish.xdel(EVENT_STREAM, *done)
+        finish.hdel(EVENT_TRIES, *done)
         finish.execute()
     return written
+
+
+@dataclass(frozen=True, slots=True)
+class Redriven:
+    stored: int
+    failed: int
+
+
+def deadletters_redrive(*, ids: Sequence[int] | None = None) -> Redriven:
+    """Store dead letters again, once their cause is fixed. A stored one is deleted; one that
+    fails again stays, with its new error and one more try."""
+    letters = DeadLetter.objects.order_by("id")
+    if ids is not None:
+        letters = letters.filter(pk__in=ids)
+    stored = failed = 0
+    for letter in letters.iterator():
+        try:
+            event = json.loads(letter.payload)
+            with transaction.atomic():
+                _, rejected = _store([event])
+                if rejected:
+                    raise ValueError(rejected[0].reason)
+                letter.delete()
+            stored += 1
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            DeadLetter.objects.filter(pk=letter.pk).update(
+                error=f"{type(exc).__name__}: {exc}"[:2000], tries=letter.tries + 1
+            )
+            failed += 1
+    return Redriven(stored=stored, failed=failed)
 
 
 def backlog() -> int:
