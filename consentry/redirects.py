@@ -21,6 +21,7 @@ from typing import Final
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
+_AMBIGUOUS = re.compile(r"[\\\t\n\r]")
 # C0 controls and space, trimmed from both ends as the browser does.
 _TRIMMED = "".join(chr(c) for c in range(0x21))
 # A host label after IDNA: what a browser accepts that cannot surprise anyone.
@@ -97,6 +98,23 @@ def url_read(raw: str) -> BrowserUrl | None:
     if fragment is not None:
         href += "#" + _escape(fragment, _FRAGMENT_SET)
     return BrowserUrl(href=href, origin=origin)
+
+
+def browser_url_validate(value: str) -> None:
+    """A model field validator: refuses a link that a browser would not read as the plain
+    http(s) address it looks like (so a visitor is never sent where the operator did not
+    mean)."""
+    from django.core.exceptions import ValidationError
+
+    # A backslash, tab or line break reads one way to Python and people and another to a
+    # browser: a saved link must not hold one at all.
+    if value and (url_read(value) is None or _AMBIGUOUS.search(value)):
+        raise ValidationError(
+            "Enter a plain http(s) address: no backslash, tab or line break, no user name or "
+            "password, no percent sign or trailing dot in the host name, and an IPv4 address "
+            "only as four plain numbers.",
+            code="browser_url",
+        )
 
 
 def origins_read(origins: Iterable[str]) -> frozenset[str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.core.validators import RegexValidator
 from django.db import models
 
+from consentry.redirects import browser_url_validate
+
 _COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "a colour like #1a2b3c")
 
 
@@ -43,7 +45,10 @@ class FocusItem(models.Model):
     button_colour = models.CharField(max_length=7, default="#2563eb", validators=[_COLOUR])
     button_label = models.CharField(max_length=100, blank=True, default="")
     # The button either links somewhere (through a tracked /r/ link) or opens a form.
-    button_url = models.URLField(max_length=2048, blank=True, default="")
+    # Read as the visitor's browser will read it (consentry/redirects.py), when it is saved.
+    button_url = models.URLField(
+        max_length=2048, blank=True, default="", validators=[browser_url_validate]
+    )
     form = models.ForeignKey(
         "forms.Form", null=True, blank=True, on_delete=models.SET_NULL, related_name="focus_items"
     )

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
-from consentry.redirects import origins_read, redirect_target, url_read
+from consentry.redirects import browser_url_validate, origins_read, redirect_target, url_read
 
 
 class Form(models.Model):
@@ -51,16 +51,12 @@ def redirect_url_check(*, redirect_url: str, allowed: frozenset[str]) -> None:
     sent to: the same reading as when they are (consentry.redirects)."""
     if not redirect_url:
         return
+    try:
+        browser_url_validate(redirect_url)
+    except ValidationError as exc:
+        raise ValidationError({"redirect_url": exc.messages}) from None
     url = url_read(redirect_url)
-    if url is None:
-        raise ValidationError(
-            {
-                "redirect_url": "Enter a plain http(s) address: no user name or password, "
-                "no backslash, percent sign or trailing dot in the host name, and an IPv4 "
-                "address only as four plain numbers."
-            }
-        )
-    if redirect_target(redirect_url, allowed=allowed) is None:
+    if url is not None and redirect_target(redirect_url, allowed=allowed) is None:
         raise ValidationError(
             {
                 "redirect_url": f"Visitors can only be sent to this form's allowed origins, "

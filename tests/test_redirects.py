@@ -129,6 +129,8 @@ def _admin_save(staff, **values):
 def test_the_admin_refuses_a_redirect_a_browser_would_read_as_another_host(staff):
     page = _admin_save(staff, redirect_url="https://evil.example\\@www.example.com/")
     assert page.status_code == 200
+    assert "no backslash" in page.content.decode()
+    page = _admin_save(staff, redirect_url="https://evil.example/@www.example.com/")
     assert "evil.example is none of them" in page.content.decode()
     page = _admin_save(staff, redirect_url="https://user@www.example.com/")
     assert "no user name or password" in page.content.decode()
@@ -157,11 +159,17 @@ def test_the_api_refuses_an_off_site_redirect_with_a_clear_error():
     client = api_client(*model_perms("forms", "form", *ALL))
     refused = client.post(
         "/api/v1/forms/",
-        {"name": "Contact", "redirect_url": "https://evil.example\\@www.example.com/"},
+        {"name": "Contact", "redirect_url": "https://evil.example/@www.example.com/"},
         format="json",
     )
     assert refused.status_code == 400
     assert "evil.example is none of them" in refused.json()["fields"]["redirect_url"][0]
+    ambiguous = client.post(
+        "/api/v1/forms/",
+        {"name": "Contact", "redirect_url": "https://evil.example\\@www.example.com/"},
+        format="json",
+    )
+    assert "no backslash" in ambiguous.json()["fields"]["redirect_url"][0]
     form = client.post(
         "/api/v1/forms/",
         {"name": "Contact", "redirect_url": "https://www.example.com/thanks"},
@@ -199,3 +207,17 @@ def test_an_email_link_goes_off_site_but_only_to_what_the_browser_would_read(cli
     assert response.status_code == 302
     assert response["Location"] == "http://shop.example.com/@x.example/"
     assert client.get(f"/r/{script.redirect_id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "button_url",
+    ["http://evil.example\\@shop.example.com/", "http://user@shop.example.com/", "https://0x7f.1/"],
+)
+def test_a_focus_button_link_a_browser_would_read_otherwise_is_refused_when_saved(button_url):
+    from api.crud import FocusSerializer
+
+    data = {"name": "Bar", "headline": "Sale", "button_url": button_url}
+    serializer = FocusSerializer(data=data)
+    assert not serializer.is_valid()
+    assert "button_url" in serializer.errors
+    assert FocusSerializer(data={**data, "button_url": "https://shop.example.com/sale"}).is_valid()
