@@ -153,6 +153,11 @@ else:
 # A mailbox whose mail means "unsubscribe me", added to List-Unsubscribe as a mailto: link.
 UNSUBSCRIBE_MAILTO = env.text("UNSUBSCRIBE_MAILTO")
 
+# A folder of refreshed proxy ranges (Apple's and Google's, see `manage.py
+# machine_ranges_refresh`) that mark email opens as machine opens; unset: the dated snapshots
+# shipped under emails/data/.
+EMAIL_MACHINE_RANGES_DIR = env.text("EMAIL_MACHINE_RANGES_DIR")
+
 # Shared secret of the bounce and complaint webhook (HMAC-SHA256); unset disables it.
 BOUNCE_WEBHOOK_SECRET = env.text("BOUNCE_WEBHOOK_SECRET")
 

@@ -137,7 +137,7 @@ class _Table:
 def ranges_dir() -> Path:
     # Optional, for a deployment whose code directory is read-only; the shipped snapshots
     # are used when it is not set.
-    return Path(getattr(settings, "EMAIL_MACHINE_RANGES_DIR", "") or DATA_DIR)
+    return Path(settings.EMAIL_MACHINE_RANGES_DIR or DATA_DIR)
 
 
 def _table(name: str, read: Callable[[str], list[Span]]) -> _Table:

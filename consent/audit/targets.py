@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from consent.audit.rules import MODES, Mode
 
@@ -357,8 +357,7 @@ class RemoteTarget:
                 f"contacts/{contact['id']}/consents/",
                 {"purpose": "tracking", "action": "grant", "source": "audit"},
             )
-            query = urlencode({"contact": contact["id"]})
-            rendered = self.api("GET", f"emails/{email['id']}/render/?{query}")
+            rendered = self.api("POST", f"emails/{email['id']}/render/", {"contact": contact["id"]})
             return Person(email=address, links=links_in(rendered["html"]))
 
         def form(name: str, *, set_cookie: bool) -> int:
