@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -96,9 +97,34 @@ def needle_digest(value: str) -> str:
 
 
 def _names(event: dict[str, Any], contact_id: int, digests: set[str]) -> bool:
-    return event.get("c") == contact_id or any(
+    return str(event.get("c")) == str(contact_id) or any(
         needle_digest(str(event[key])) in digests for key in ("d", "t", "r") if event.get(key)
     )
+
+
+def deadletters_erase(*, contact_id: int, digests: set[str], needles: Iterable[str] = ()) -> int:
+    """Delete dead letters (events the pipeline could not store, kept as text) that name the
+    contact: its id, a device or an email token under the event's own keys, or, when the
+    identifiers themselves are at hand, any of them anywhere in the text or the error (a
+    malformed event may hold them under any name, and an error may quote them)."""
+    from tracker.models import DeadLetter
+
+    lowered = [needle.lower() for needle in needles if needle]
+    doomed = []
+    letters = DeadLetter.objects.values_list("id", "payload", "error")
+    for pk, payload, error in letters.iterator(chunk_size=1000):
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            event = None
+        text = f"{payload}\n{error}".lower()
+        if (isinstance(event, dict) and _names(event, contact_id, digests)) or any(
+            needle in text for needle in lowered
+        ):
+            doomed.append(pk)
+    for start in range(0, len(doomed), 500):
+        DeadLetter.objects.filter(pk__in=doomed[start : start + 500]).delete()
+    return len(doomed)
 
 
 def stream_erase(*, contact_id: int, digests: set[str]) -> int:
@@ -137,10 +163,11 @@ def contact_erase(*, contact: Contact, requested_by: str = "") -> DataSubjectReq
     log = DataSubjectRequest.objects.create(
         kind=RequestKind.ERASE, contact_ref=contact.pk, requested_by=requested_by
     )
-    contact_id = contact.pk
+    contact_id, email = contact.pk, contact.email
     needles = {str(d) for d in contact.devices.values_list("public_id", flat=True)}
     needles |= set(Recipient.objects.filter(contact=contact).values_list("token", flat=True))
     needles.discard("")
+    digests = {needle_digest(needle) for needle in needles}
     with transaction.atomic():
         consent_ids = list(_consent_records(contact=contact).values_list("id", flat=True))
         recipients = Recipient.objects.filter(contact=contact)
@@ -169,13 +196,13 @@ def contact_erase(*, contact: Contact, requested_by: str = "") -> DataSubjectReq
         )
         # Devices, identified hits, submissions, sends and Do-Not-Contact entries cascade.
         contact.delete()
+        dead = deadletters_erase(contact_id=contact_id, digests=digests, needles=needles | {email})
         LogEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(Contact), object_id=str(contact_id)
         ).update(object_repr=f"erased contact {contact_id}", change_message="")
-    digests = {needle_digest(needle) for needle in needles}
     removed = stream_erase(contact_id=contact_id, digests=digests)
-    if removed:
-        logger.info("erasure removed %d queued events", removed)
+    if removed or dead:
+        logger.info("erasure removed %d queued events and %d dead letters", removed, dead)
     if get_redis() is not None:
         # A hit answered just before the erasure may still sit in a web worker's spool (100 ms,
         # a few seconds if that worker died): look through the stream once more when every

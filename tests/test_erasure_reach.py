@@ -6,6 +6,9 @@ be reversed to a masked address without SECRET_KEY."""
 from __future__ import annotations
 
 import hashlib
+import json
+import time
+import uuid
 
 import pytest
 from django.core import signing
@@ -19,6 +22,7 @@ from tests.apiclients import api_client
 from tests.forming import form_make
 from tests.traces import redis_holding, rows_holding
 from tests.tracking import CHROME, send
+from tracker.models import DeadLetter
 from tracker.pipeline import events_drain
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -132,3 +136,24 @@ def test_a_rate_limit_key_cannot_be_traced_back_to_a_masked_address(client, redi
     }
     assert hashlib.blake2b(MASKED.encode(), digest_size=12).hexdigest() in unkeyed
     assert not [name for name in names if any(part in unkeyed for part in name.split(":"))]
+
+
+def test_erasure_removes_the_dead_letters_that_name_the_person(client, redis_client):
+    """Events the drain could not store are kept as text until re-driven: those naming the
+    person's device or id go with the person, a stranger's stay."""
+    contact, device, _key = _person_who_granted_then_gave_their_email(client, tick_tracking=False)
+    poison = [
+        {"k": "nonsense", "d": device.public_id},
+        {"k": "nonsense", "c": contact.pk},
+        {"k": "nonsense", "d": "a-strangers-device"},
+    ]
+    for fields in poison:
+        event = {"id": str(uuid.uuid4()), "ts": time.time(), **fields}
+        redis_client.xadd("consentry:events", {"e": json.dumps(event)})
+    redis_client.xadd("consentry:events", {"e": b"\xff not json " + device.public_id.encode()})
+    events_drain()
+    assert DeadLetter.objects.count() == 4
+    api_client("contacts.delete_contact").post(f"/api/v1/contacts/{contact.pk}/erase/")
+    [kept] = DeadLetter.objects.all()
+    assert json.loads(kept.payload)["d"] == "a-strangers-device"
+    assert rows_holding(device.public_id) == []
