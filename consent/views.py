@@ -11,8 +11,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from consent import registry
 from consent.cookies import apply
-from consent.gate import Choice, Surface, decide
+from consent.gate import Choice, Surface, decide, read_browser
 from consent.services import choice_make
+from contacts.selectors import device_get
 from tracker.minimise import page_parse
 
 _CHOICES = {"grant": Choice.GRANTED, "refuse": Choice.REFUSED, "object": Choice.OBJECTED}
@@ -93,7 +94,17 @@ def choices(request: HttpRequest) -> HttpResponseBase:
         status=status,
     )
     if chosen is not None:
-        browser, _ = choice_make(request=request, response=page, choice=chosen, source="choices")
+        # A browser already tied to a contact records the choice as theirs, as the script
+        # does: their proof of consent, and reached by their erasure.
+        device = read_browser(request).device
+        owner = device_get(public_id=device.device_id) if device else None
+        browser, _ = choice_make(
+            request=request,
+            response=page,
+            choice=chosen,
+            source="choices",
+            contact=owner.contact if owner else None,
+        )
         decision = decide(request, surface=Surface.CHOICES, browser=browser)
     apply(page, decision)
     return page

@@ -99,3 +99,20 @@ def test_public_html_pages_forbid_inline_script(client):
         policy = client.get(path)["Content-Security-Policy"]
         assert "script-src 'self'" in policy
         assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+
+
+def test_a_choice_made_by_a_browser_tied_to_a_contact_is_recorded_as_theirs_and_erased_with_them(
+    client,
+):
+    from contacts.models import Contact, Device
+    from contacts.rights import contact_erase
+
+    contact = Contact.objects.create(email="ada@example.com")
+    Device.objects.create(public_id="dev-1", contact=contact)
+    client.cookies[registry.DEVICE.name] = device_cookie("dev-1")
+    assert _choose(client, "refuse").status_code == 200
+    record = ConsentRecord.objects.get(source="choices")
+    assert record.contact == contact
+
+    contact_erase(contact=contact)
+    assert not ConsentRecord.objects.filter(source="choices").exists()
