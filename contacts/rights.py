@@ -73,7 +73,9 @@ def contact_export(*, contact: Contact, requested_by: str = "") -> dict[str, Any
         "do_not_contact": _rows(contact.dnc_entries.all()),
         "consent_records": _rows(_consent_records(contact=contact)),
         "page_hits": _rows(PageHit.objects.filter(contact=contact)),
-        "email_recipients": _rows(recipients),
+        # Without the token: it is a capability (whoever holds it can unsubscribe the
+        # recipient), not data about them, and an export may pass through many hands.
+        "email_recipients": _rows(recipients, exclude=("token",)),
         "email_opens": _rows(EmailOpen.objects.filter(recipient__in=recipients)),
         "email_clicks": _rows(EmailClick.objects.filter(recipient__in=recipients)),
         "form_submissions": _rows(Submission.objects.filter(contact=contact)),

@@ -105,7 +105,9 @@ def test_the_export_holds_everything_the_contacts_rows_hold(client):
     assert len(document["page_hits"]) == PageHit.objects.filter(contact=contact).count() == 1
     assert len(document["form_submissions"]) == 1
     assert document["form_submissions"][0]["data"]["first_name"] == "Ada"
-    assert [r["token"] for r in document["email_recipients"]] == [sent.recipient.token]
+    assert [r["id"] for r in document["email_recipients"]] == [sent.recipient.pk]
+    # A recipient's token would let whoever reads the export unsubscribe them.
+    assert sent.recipient.token not in json.dumps(document)
     assert len(document["email_opens"]) == 1
     assert len(document["email_clicks"]) == 1
     assert len(document["focus_events"]) == 1
