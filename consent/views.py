@@ -13,7 +13,7 @@ from consent import registry
 from consent.cookies import apply
 from consent.gate import Choice, Surface, decide, read_browser
 from consent.services import choice_make
-from contacts.selectors import device_get
+from contacts.selectors import device_owner
 from tracker.minimise import page_parse
 
 _CHOICES = {"grant": Choice.GRANTED, "refuse": Choice.REFUSED, "object": Choice.OBJECTED}
@@ -97,13 +97,12 @@ def choices(request: HttpRequest) -> HttpResponseBase:
         # A browser already tied to a contact records the choice as theirs, as the script
         # does: their proof of consent, and reached by their erasure.
         device = read_browser(request).device
-        owner = device_get(public_id=device.device_id) if device else None
         browser, _ = choice_make(
             request=request,
             response=page,
             choice=chosen,
             source="choices",
-            contact=owner.contact if owner else None,
+            contact=device_owner(public_id=device.device_id if device else None),
         )
         decision = decide(request, surface=Surface.CHOICES, browser=browser)
     apply(page, decision)

@@ -54,6 +54,13 @@ def device_get(*, public_id: str) -> Device | None:
     return Device.objects.select_related("contact").filter(public_id=public_id).first()
 
 
+def device_owner(*, public_id: str | None) -> Contact | None:
+    """The contact a browser's device is tied to, if it has a device and the device an owner:
+    a choice that browser makes is recorded as theirs."""
+    device = device_get(public_id=public_id) if public_id else None
+    return device.contact if device else None
+
+
 def contact_list(
     *,
     email: str | None = None,

@@ -50,3 +50,16 @@ def redis_holding(client: Any, needle: str) -> list[str]:
         for key in client.scan_iter(count=1000)
         if raw in key or any(raw in value for value in _redis_values(client, key))
     ]
+
+
+def only_the_tombstone_is_left() -> bool:
+    """After an erasure the consent log holds one record, which names no one."""
+    from consent.models import ConsentRecord
+
+    records = list(ConsentRecord.objects.all())
+    return len(records) == 1 and (
+        records[0].action,
+        records[0].contact,
+        records[0].browser_key,
+        records[0].ip_masked,
+    ) == ("erased", None, "", None)

@@ -22,7 +22,7 @@ from consent.gate import Choice, Decision, Surface, decide, read_browser
 from consent.ip import masked_client_ip
 from consent.services import choice_make
 from consentry.ratelimit import event_limiter
-from contacts.selectors import device_get
+from contacts.selectors import device_owner
 from tracker.inputs import BadInput, payload_read, query_read
 from tracker.minimise import UTM_KEYS, page_parse
 from tracker.services import HitResult, device_new_id, hit_record, site_allowed
@@ -160,13 +160,12 @@ def _choose(
     the browser a device at once, so the visit goes on identified without a second visitor
     (the visitor hash of this day and browser is the same before and after)."""
     current = read_browser(request).device
-    device = device_get(public_id=current.device_id) if current else None
     browser, _record = choice_make(
         request=request,
         response=response,
         choice=choice,
         source="script",
-        contact=device.contact if device else None,
+        contact=device_owner(public_id=current.device_id if current else None),
     )
     decision = decide(request, surface=Surface.PAGE, page_gpc=page_gpc, browser=browser)
     device_id = decision.device_id or (device_new_id() if decision.store else None)
