@@ -212,6 +212,7 @@ INSTALLED_APPS = [
     "focus",
     "pages",
     "api",
+    "audit",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,4 @@
-"""The cookie audit (consent/audit, `manage.py cookie_audit`) in a real Chromium.
+"""The cookie audit (audit/, `manage.py cookie_audit`) in a real Chromium.
 
 Nothing is mocked but the one thing a test breaks on purpose: run as the operator runs it, the
 audit drives the real product (its own throwaway database, the real request cycle, the real
@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from audit.driver import run_audit
+from audit.rules import Mode, State
+from audit.targets import InProcessTarget
 from consent import gate
-from consent.audit.driver import run_audit
-from consent.audit.rules import Mode, State
-from consent.audit.targets import InProcessTarget
 
 pytestmark = [pytest.mark.browser]
 
@@ -213,7 +213,7 @@ def test_against_a_deployment_the_fixtures_go_through_the_api_and_are_removed(
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
-    from consent.audit.targets import MAIL_DOMAIN, RemoteTarget
+    from audit.targets import MAIL_DOMAIN, RemoteTarget
     from contacts.models import Contact
     from focus.models import FocusItem
     from forms.models import Form

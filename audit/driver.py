@@ -1,5 +1,5 @@
 """Drives one Chromium (Playwright for Python) through every scenario and writes down what each
-browser ends up holding, judged by `consent.audit.rules`.
+browser ends up holding, judged by `audit.rules`.
 
 Playwright is an optional extra: it is imported inside `run_audit`, never at module level, so
 the rest of the product (and `manage.py help`) works without it.
@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from consent.audit import rules
-from consent.audit.report import AuditResult, CookieSeen, Finding, ScenarioResult, StepRecord
-from consent.audit.rules import MODES, STATES, Action, FormFacts, Mode, Place, State, Visitor
-from consent.audit.targets import EmailLinks, Fixtures, Target
+from audit import rules
+from audit.report import AuditResult, CookieSeen, Finding, ScenarioResult, StepRecord
+from audit.rules import MODES, STATES, Action, FormFacts, Mode, Place, State, Visitor
+from audit.targets import EmailLinks, Fixtures, Target
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Cookie, Page, Request, Response

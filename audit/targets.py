@@ -7,7 +7,7 @@
 - `RemoteTarget`: a live deployment. Fixtures go through the REST API and are removed at the
   end (contacts by DELETE, which is erasure); the deployment's own mode is the only one.
 
-Neither asks the gate anything: what is permitted is decided in `consent.audit.rules`.
+Neither asks the gate anything: what is permitted is decided in `audit.rules`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from consent.audit.rules import MODES, Mode
+from audit.rules import MODES, Mode
 
 # Contacts live under a reserved top-level domain (RFC 2606): no mail can ever reach them.
 MAIL_DOMAIN = "cookie-audit.invalid"

@@ -18,8 +18,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from consent.audit.report import AuditResult
-from consent.audit.rules import Mode
+from audit.report import AuditResult
+from audit.rules import Mode
 
 # Marks the child and names its database: the child refuses to run on any other.
 CHILD_DATABASE = "CONSENTRY_COOKIE_AUDIT_DATABASE"
@@ -101,8 +101,8 @@ def run_child(
     from django.test import override_settings
     from django.test.testcases import LiveServerThread
 
-    from consent.audit.driver import run_audit
-    from consent.audit.targets import InProcessTarget
+    from audit.driver import run_audit
+    from audit.targets import InProcessTarget
 
     expected = os.environ.get(CHILD_DATABASE)
     actual = str(settings.DATABASES["default"]["NAME"])

@@ -1,6 +1,6 @@
 """`manage.py cookie_audit`: drive Chromium through every public surface, in every tracking mode
 and consent state, and report every cookie and storage entry left behind, judged against the
-rules of DESIGN.md (consent/audit/rules.py). Exits 1 on any unpermitted write, 2 when a
+rules of DESIGN.md (audit/rules.py). Exits 1 on any unpermitted write, 2 when a
 scenario could not run.
 
     manage.py cookie_audit [--format md|json] [--output FILE]
@@ -20,9 +20,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from consent.audit import rules
-from consent.audit.report import AuditResult
-from consent.audit.rules import MODES, Mode
+from audit import rules
+from audit.report import AuditResult
+from audit.rules import MODES, Mode
 
 TOKEN_VARIABLE = "CONSENTRY_AUDIT_TOKEN"  # noqa: S105 (a variable's name, not a secret)
 
@@ -81,7 +81,7 @@ class Command(BaseCommand):
             forwarded += ["--output", str(Path(options["output"]).resolve())]
         for mode in options["mode"] or ():
             forwarded += ["--mode", mode]
-        from consent.audit.local import spawn
+        from audit.local import spawn
 
         status = spawn(forwarded, base_dir=Path(settings.BASE_DIR))
         if status:
@@ -105,15 +105,15 @@ class Command(BaseCommand):
             )
 
     def _child(self, options: dict[str, Any], chromium: Path) -> None:
-        from consent.audit.local import run_child
+        from audit.local import run_child
 
         modes = [Mode(m) for m in options["mode"]] if options["mode"] else None
         result = run_child(modes=modes, chromium=chromium, progress=self._progress)
         self._finish(result, options)
 
     def _remote(self, options: dict[str, Any], chromium: Path) -> None:
-        from consent.audit.driver import AuditSetupError, run_audit
-        from consent.audit.targets import RemoteTarget, TargetError
+        from audit.driver import AuditSetupError, run_audit
+        from audit.targets import RemoteTarget, TargetError
 
         if not options["token"]:
             raise CommandError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from consent.audit.rules import MODES, STATES, Mode, State
+from audit.rules import MODES, STATES, Mode, State
 
 
 @dataclass(frozen=True, slots=True)

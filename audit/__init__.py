@@ -1,11 +1,11 @@
 """The cookie audit: every public surface, in every tracking mode and consent state, driven in
 a real Chromium, with every cookie and storage entry it leaves judged against a table of rules
-written down from DESIGN.md (`consent.audit.rules`), independently of the consent gate.
+written down from DESIGN.md (`audit.rules`), independently of the consent gate.
 
-`python manage.py cookie_audit` runs it (see `consent/management/commands/cookie_audit.py`);
+`python manage.py cookie_audit` runs it (see `audit/management/commands/cookie_audit.py`);
 `run_audit(target, ...)` runs it in-process and returns an `AuditResult`, for tests.
 
-The rules, in short (the full table is `consent.audit.rules`' docstring, and the report's):
+The rules, in short (the full table is `audit.rules`' docstring, and the report's):
 - `consentry_device` only with a permit (a grant in mode consent or always, or mode always
   without refusal, GPC or Do-Not-Contact), never on the email open pixel, the unsubscribe,
   resubscribe and web-view pages or the privacy-choices page, and from a form only with its
@@ -24,7 +24,7 @@ Modules:
 - `local`: the command's default run, in a child process on a throwaway database.
 """
 
-from consent.audit.report import AuditResult, Finding, ScenarioResult
-from consent.audit.rules import MODES, STATES, Mode, State
+from audit.report import AuditResult, Finding, ScenarioResult
+from audit.rules import MODES, STATES, Mode, State
 
 __all__ = ["MODES", "STATES", "AuditResult", "Finding", "Mode", "ScenarioResult", "State"]
