@@ -1,7 +1,7 @@
 """The consent gate: one function decides, for every request, what may be stored on the
 device and whether a hit may be tied to a person.
 
-Rules, strongest first (DESIGN.md):
+Rules, strongest first (docs/architecture.md, "The gate"):
  1. unsubscribe-type surfaces: no tracking cookies, ever; expire any present;
  2. tracking mode off: count nothing, store nothing;
  3. the contact (named by the caller, or behind the browser's device cookie) is on

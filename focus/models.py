@@ -1,5 +1,6 @@
 """Focus items (bars, modals, notifications, full pages): shown to every visitor, counted
-without cookies, identified only with a permit (the RFC's Problem 3)."""
+without cookies, identified only with a permit: showing an item to a visitor who refused
+tracking must not need a tracking cookie."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Landing pages and asset downloads: counted like any page, without cookies unless the
-gate permits (the RFC thread: "asset downloads and landing pages set cookies no matter what")."""
+gate permits (Mautic set its tracking cookies on these pages whatever the visitor chose)."""
 
 from __future__ import annotations
 
