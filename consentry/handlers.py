@@ -28,7 +28,7 @@ HOT_PATH_MIDDLEWARE = frozenset(
     {
         "django.middleware.security.SecurityMiddleware",
         "consent.middleware.CookieGuardMiddleware",
-        "consent.csp.ContentSecurityPolicyMiddleware",
+        "consentry.csp.ContentSecurityPolicyMiddleware",
         "consentry.text.TextEdgeMiddleware",
         "django.middleware.common.CommonMiddleware",
     }

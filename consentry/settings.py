@@ -220,7 +220,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outermost of ours, so that it sees every cookie any later layer tried to write.
     "consent.middleware.CookieGuardMiddleware",
-    "consent.csp.ContentSecurityPolicyMiddleware",
+    "consentry.csp.ContentSecurityPolicyMiddleware",
     # Before anything reads the request: the one edge for text (consentry/text.py).
     "consentry.text.TextEdgeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

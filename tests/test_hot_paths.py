@@ -110,3 +110,11 @@ def test_the_admin_keeps_the_whole_chain(wsgi_db):
     assert status.startswith("200")
     assert headers["x-frame-options"] == ["DENY"]
     assert any(line.strip().startswith("csrftoken=") for line in headers["set-cookie"])
+
+
+def test_a_link_answered_on_the_short_chain_keeps_the_content_security_policy(wsgi_db):
+    # An unknown link is answered with an HTML page: the policy that stops a value slipped
+    # through escaping from running is on the short chain too.
+    status, headers = _wsgi("/r/abcdefghijklmnop")
+    assert headers["content-type"][0].startswith("text/html"), status
+    assert "script-src 'self'" in headers["content-security-policy"][0]
