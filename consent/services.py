@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -25,14 +26,16 @@ def browser_key_hash(browser_key: str) -> str:
 
 def consent_record(
     *,
-    purpose: str,
     action: str,
+    purpose: str = Purpose.TRACKING,
     source: str,
     contact: Contact | None = None,
     browser_key: str = "",
     notice_version: str | None = None,
     ip_masked: str | None = None,
 ) -> ConsentRecord:
+    """Append one consent record: a grant, a withdrawal or an objection, for a contact, a
+    browser (by its consent cookie's key, hashed) or both."""
     if purpose not in Purpose.values:
         raise ValueError(f"unknown consent purpose {purpose!r}")
     if action not in Action.values:
@@ -50,44 +53,9 @@ def consent_record(
     )
 
 
-def consent_grant(
-    *,
-    contact: Contact | None = None,
-    purpose: str = Purpose.TRACKING,
-    source: str,
-    browser_key: str = "",
-    notice_version: str | None = None,
-    ip_masked: str | None = None,
-) -> ConsentRecord:
-    return consent_record(
-        purpose=purpose,
-        action=Action.GRANT,
-        source=source,
-        contact=contact,
-        browser_key=browser_key,
-        notice_version=notice_version,
-        ip_masked=ip_masked,
-    )
-
-
-def consent_withdraw(
-    *,
-    contact: Contact | None = None,
-    purpose: str = Purpose.TRACKING,
-    source: str,
-    browser_key: str = "",
-    notice_version: str | None = None,
-    ip_masked: str | None = None,
-) -> ConsentRecord:
-    return consent_record(
-        purpose=purpose,
-        action=Action.WITHDRAW,
-        source=source,
-        contact=contact,
-        browser_key=browser_key,
-        notice_version=notice_version,
-        ip_masked=ip_masked,
-    )
+# Granting and withdrawing are the same record with its action named.
+consent_grant = partial(consent_record, action=Action.GRANT)
+consent_withdraw = partial(consent_record, action=Action.WITHDRAW)
 
 
 _CHOICE_ACTIONS = {
