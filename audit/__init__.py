@@ -1,6 +1,7 @@
 """The cookie audit: every public surface, in every tracking mode and consent state, driven in
 a real Chromium, with every cookie and storage entry it leaves judged against a table of rules
-written down from DESIGN.md (`audit.rules`), independently of the consent gate.
+written down from the gate's rules (docs/architecture.md, "The gate") in `audit.rules`,
+independently of the consent gate's code.
 
 `python manage.py cookie_audit` runs it (see `audit/management/commands/cookie_audit.py`);
 `run_audit(target, ...)` runs it in-process and returns an `AuditResult`, for tests.

@@ -24,7 +24,7 @@ from audit.rules import Mode
 # Marks the child and names its database: the child refuses to run on any other.
 CHILD_DATABASE = "CONSENTRY_COOKIE_AUDIT_DATABASE"
 # Settings the child must not inherit from the operator's environment (consentry/settings.py):
-# the audit's rules assume DESIGN.md's defaults, and its data must stay in the temporary
+# the audit's rules assume the default settings, and its data must stay in the temporary
 # directory. In-process, the audit pins the switches again (InProcessTarget.run).
 OPERATOR_SETTINGS = (
     "DATABASE_URL",

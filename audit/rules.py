@@ -1,4 +1,4 @@
-"""What the audit expects, written down from DESIGN.md, independently of the consent gate.
+"""What the audit expects, written down from the gate's rules, independently of its code.
 
 | cookie | may be written |
 | --- | --- |
@@ -46,7 +46,8 @@ CONSENT = "consentry_consent"
 # every item is accepted from a view pixel too: it holds no identifier either).
 FOCUS = re.compile(r"^consentry_focus(?:_(\d+))?$")
 _FOCUS_VIEW = re.compile(r"^/focus/(\d+)/viewpixel\.gif$")
-# The RFC's list, and the consent cookie its "General Solution" proposed.
+# Mautic's own cookies, and the consent cookie once proposed for Mautic: this product writes
+# none of them and expires each on sight.
 LEGACY = (
     "mautic_consent",
     "mautic_device_id",
@@ -145,7 +146,8 @@ def place_of(path: str) -> Place:
     return Place.OTHER
 
 
-# DESIGN rule 1 and the surfaces that cannot store (email clients, the choices page).
+# The gate's first rule (docs/architecture.md, "The gate") and the surfaces that cannot store
+# (email clients, the choices page).
 NO_TRACKING = frozenset({Place.UNSUBSCRIBE, Place.RESUBSCRIBE, Place.WEB_VIEW})
 NEVER_STORES_DEVICE = NO_TRACKING | {Place.OPEN_PIXEL, Place.CHOICES}
 # Where a visitor's choice arrives; a consent cookie from anywhere else was not asked for.
@@ -168,7 +170,8 @@ class FormFacts:
 
     @property
     def may_set_cookie(self) -> bool:
-        """RFC Problem 5: only a form whose switch is on, never as a kiosk."""
+        """Only a form whose switch is on, never as a kiosk: a plain contact form, or a shared
+        kiosk screen, must not leave a tracking cookie behind."""
         return self.set_cookie and not self.kiosk
 
     def actions(self) -> tuple[Action, ...]:
@@ -217,7 +220,7 @@ class Visitor:
         return chose
 
     def device_permit(self) -> Verdict:
-        """May this browser hold the device cookie now? DESIGN's decision inputs, in order,
+        """May this browser hold the device cookie now? The gate's rules, in order,
         without the surface (see `judge_write`)."""
         mode = f"mode {self.mode}"
         if self.mode is Mode.OFF:

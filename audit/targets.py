@@ -132,7 +132,7 @@ class InProcessTarget:
     def run(self, *, site: str) -> Iterator[None]:
         from django.test import override_settings
 
-        # The rules are DESIGN.md's defaults: pin every switch they depend on, whatever the
+        # The rules assume the default settings: pin every switch they depend on, whatever the
         # environment says, and keep every event in the process (no Redis).
         with override_settings(
             PUBLIC_URL=self.base_url,

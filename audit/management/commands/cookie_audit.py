@@ -1,6 +1,6 @@
 """`manage.py cookie_audit`: drive Chromium through every public surface, in every tracking mode
 and consent state, and report every cookie and storage entry left behind, judged against the
-rules of DESIGN.md (audit/rules.py). Exits 1 on any unpermitted write, 2 when a
+rules written down in audit/rules.py. Exits 1 on any unpermitted write, 2 when a
 scenario could not run.
 
     manage.py cookie_audit [--format md|json] [--output FILE]
