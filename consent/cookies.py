@@ -1,13 +1,12 @@
 """The only code that writes or expires cookies on public responses.
 
 A view hands its response and its Decision to `apply`; a visitor's explicit choice is written
-by `choice_write`. Both mark what they wrote on the response, and the safety-net middleware
-strips anything else.
+by `choice_write`, or by `apply` when the decision holds a choice made in the same request. Both
+mark what they wrote on the response, and the safety-net middleware strips anything else.
 """
 
 from __future__ import annotations
 
-import secrets
 import time
 from http.cookies import Morsel
 
@@ -16,7 +15,7 @@ from django.core import signing
 from django.http import HttpResponseBase
 
 from consent import registry
-from consent.gate import Browser, Choice, Decision, StoredChoice
+from consent.gate import Browser, Choice, Decision, StoredChoice, choice_stored
 
 # Attribute on a response: cookie keys the gate wrote or expired for it.
 MARK = "_consentry_cookies"
@@ -93,6 +92,8 @@ def apply(response: HttpResponseBase, decision: Decision, *, device_id: str | No
     browser = decision.browser
     # The reason code, for the operator's cookie audit and debugging: it names no one.
     response["X-Consentry-Decision"] = decision.reason.value
+    if decision.chosen is not None:
+        _choice_write(response, decision.chosen)
     if decision.store and device_id is not None:
         current = browser.device
         if current is None or current.device_id != device_id:
@@ -116,20 +117,13 @@ def legacy_expire(response: HttpResponseBase, present: set[str] | frozenset[str]
 def choice_write(
     response: HttpResponseBase, browser: Browser, *, choice: Choice, notice_version: str
 ) -> StoredChoice:
-    """Remember the visitor's explicit choice on their browser (strictly necessary).
+    """Remember the visitor's explicit choice on their browser (strictly necessary)."""
+    stored = choice_stored(browser, choice=choice, notice_version=notice_version)
+    _choice_write(response, stored)
+    return stored
 
-    The browser key survives a change of mind, so every record of this browser's choices can
-    be tied together as proof; the first issue time survives too, so the cookie is never renewed.
-    """
-    now = int(time.time())
-    previous = browser.choice
-    stored = StoredChoice(
-        choice=choice,
-        notice_version=notice_version,
-        chosen_at=now,
-        issued_at=previous.issued_at if previous else now,
-        browser_key=previous.browser_key if previous else secrets.token_hex(16),
-    )
+
+def _choice_write(response: HttpResponseBase, stored: StoredChoice) -> None:
     value = signing.dumps(
         {
             "s": stored.choice.value,
@@ -141,7 +135,6 @@ def choice_write(
         salt=registry.CONSENT.salt,
     )
     _write(response, registry.CONSENT, value, issued_at=stored.issued_at)
-    return stored
 
 
 def focus_seen_write(response: HttpResponseBase, browser: Browser, *, item_id: int) -> None:

@@ -12,13 +12,18 @@ Rules, strongest first (docs/architecture.md, "The gate"):
  7. otherwise: anonymous counting only. A contact's recorded consent, reached through a signed
     email token, lets the hit be identified but never stored on the device: the token proves who
     received the email, not who is clicking.
+
+A form submission (FormFacts) keeps nothing on the browser, neither a device nor the tick of its
+tracking-consent field, on a kiosk or when the form's "set cookie on submission" switch is off;
+otherwise that tick is the browser's grant, made in this very request, unless tracking is off.
 """
 
 from __future__ import annotations
 
 import enum
+import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -143,6 +148,22 @@ class ContactFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class FormFacts:
+    """What a form submission brings to the gate."""
+
+    set_cookie: bool  # the form's "set cookie on submission" switch
+    kiosk: bool  # a shared screen, by the form's setting or its embed's
+    tracking_ticked: bool  # the visitor ticked the tracking-consent field
+    notice_version: str = ""  # the notice beside that field ("" for the current one)
+
+    @property
+    def keeps(self) -> bool:
+        """Whether the browser may keep anything from this submission: a kiosk is shared by
+        strangers, and the switch is the operator's."""
+        return self.set_cookie and not self.kiosk
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     surface: Surface
     store: bool  # may write the device cookie
@@ -150,7 +171,9 @@ class Decision:
     count: bool  # may count the hit anonymously
     clear: bool  # must expire tracking cookies present
     reason: Reason
-    browser: Browser
+    browser: Browser  # as it stands after `chosen`
+    # A choice made in this very request, for the gate to remember on the browser.
+    chosen: StoredChoice | None = None
 
     @property
     def device_id(self) -> str | None:
@@ -168,6 +191,36 @@ class Decision:
         """Do-Not-Contact outranks the browser's grant: once the device cookie that led to
         the contact is expired, the grant must not hand the browser a fresh device."""
         return self.reason is Reason.DNC and self.choice is Choice.GRANTED
+
+
+def device_new_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def device_id_for(decision: Decision, *, machine: bool = False) -> str | None:
+    """The device a hit is tied to and the response remembers: the browser's own, verified,
+    or a new one when the decision permits storing and identifying and the browser has none
+    yet. A machine is never given a device."""
+    if decision.device_id is not None:
+        return decision.device_id
+    if decision.store and decision.identify and not machine:
+        return device_new_id()
+    return None
+
+
+def choice_stored(browser: Browser, *, choice: Choice, notice_version: str) -> StoredChoice:
+    """The browser's choice as its consent cookie will hold it. The browser key survives a
+    change of mind, so every record of this browser's choices can be tied together as proof;
+    the first issue time survives too, so the cookie is never renewed."""
+    now = int(time.time())
+    previous = browser.choice
+    return StoredChoice(
+        choice=choice,
+        notice_version=notice_version,
+        chosen_at=now,
+        issued_at=previous.issued_at if previous else now,
+        browser_key=previous.browser_key if previous else secrets.token_hex(16),
+    )
 
 
 def _fresh(issued_at: int, spec: registry.CookieSpec, now: int) -> bool:
@@ -253,31 +306,44 @@ def decide(
     page_gpc: bool = False,
     browser: Browser | None = None,
     contact_facts: ContactFacts | None = None,
+    form: FormFacts | None = None,
 ) -> Decision:
     """Decide what this request may store and whether its hit may be tied to a person.
 
     `contact` is the person an email token or form names; `page_gpc` is the page's own
     navigator.globalPrivacyControl, which can only make the answer more private; `browser`
     replaces what the request's cookies say, after a choice made in this very request;
-    `contact_facts` is what this request already read about `contact`.
+    `contact_facts` is what this request already read about `contact`; `form` is what a form
+    submission brings.
     """
     if browser is None:
         browser = read_browser(request)
     mode = Mode(settings.TRACKING_MODE)
+    keeps = form is None or form.keeps
+    chosen = None
+    if form is not None and form.tracking_ticked and keeps and mode is not Mode.OFF:
+        chosen = choice_stored(
+            browser,
+            choice=Choice.GRANTED,
+            notice_version=form.notice_version or settings.CONSENT_NOTICE_VERSION,
+        )
+        browser = replace(browser, choice=chosen)
 
     def verdict(
         reason: Reason, *, store: bool = False, identify: bool = False, count: bool = True
     ) -> Decision:
-        # A surface that cannot store (an email client's image fetch) writes nothing, but it
-        # expires nothing the browser holds with a permit either: clearing follows the permit.
+        # A surface that cannot store (an email client's image fetch, a kiosk) writes nothing,
+        # but it expires nothing the browser holds with a permit either: clearing follows the
+        # permit.
         return Decision(
             surface=surface,
-            store=store and surface.may_store,
+            store=store and surface.may_store and keeps,
             identify=identify,
             count=count,
             clear=not store,
             reason=reason,
             browser=browser,
+            chosen=chosen,
         )
 
     if surface.no_tracking:
@@ -307,6 +373,7 @@ def decide(
                 clear=False,
                 reason=Reason.UNVERIFIED,
                 browser=browser,
+                chosen=chosen,
             )
         if on_dnc:
             return verdict(Reason.DNC)

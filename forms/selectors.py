@@ -1,6 +1,14 @@
 from __future__ import annotations
 
-from forms.models import Form
+from dataclasses import dataclass, field
+
+from consent.gate import FormFacts
+from contacts.models import Contact
+from contacts.selectors import contact_get_by_email
+from forms.models import Field, FieldType, Form
+from forms.validation import Cleaned
+
+_NAMES = ("first_name", "last_name")
 
 
 def form_get_published(*, form_id: int, include_drafts: bool = False) -> Form | None:
@@ -8,3 +16,54 @@ def form_get_published(*, form_id: int, include_drafts: bool = False) -> Form | 
     if not include_drafts:
         forms = forms.filter(published=True)
     return forms.first()
+
+
+@dataclass(frozen=True, slots=True)
+class ContactValues:
+    """What a submission says about its contact, by the fields' mapping."""
+
+    email: str = ""
+    names: dict[str, str] = field(default_factory=dict)
+    custom: dict[str, str | list[str]] = field(default_factory=dict)
+
+
+def submission_contact_values(*, form: Form, cleaned: Cleaned) -> ContactValues:
+    email, names, custom = "", {}, {}
+    for form_field in form.fields.all():
+        value = cleaned.values.get(form_field.alias)
+        if value is None or form_field.type in (
+            FieldType.TRACKING_CONSENT,
+            FieldType.EMAIL_CONSENT,
+        ):
+            continue
+        target = form_field.contact_field or ("email" if form_field.type == FieldType.EMAIL else "")
+        if target == "email" and isinstance(value, str) and not email:
+            email = value
+        elif target in _NAMES and isinstance(value, str):
+            names[target] = value[:150]
+        elif target:
+            custom[target] = value
+    return ContactValues(email=email, names=names, custom=custom)
+
+
+def submission_contact_get(*, form: Form, cleaned: Cleaned) -> Contact | None:
+    """The known contact a submission names by its email: the one the gate checks for
+    Do-Not-Contact. A contact the submission creates has none to check."""
+    email = submission_contact_values(form=form, cleaned=cleaned).email
+    return contact_get_by_email(email=email) if email else None
+
+
+def submission_ticked(*, cleaned: Cleaned, kind: str) -> Field | None:
+    """The consent field of this kind the visitor ticked, if any."""
+    return next((f for f in cleaned.ticked if f.type == kind), None)
+
+
+def submission_facts(*, form: Form, cleaned: Cleaned, kiosk: bool) -> FormFacts:
+    """What the submission brings to the gate."""
+    tracking = submission_ticked(cleaned=cleaned, kind=FieldType.TRACKING_CONSENT)
+    return FormFacts(
+        set_cookie=form.set_cookie_on_submission,
+        kiosk=kiosk or form.kiosk,
+        tracking_ticked=tracking is not None,
+        notice_version=tracking.notice_version if tracking is not None else "",
+    )

@@ -29,7 +29,7 @@ from consentry.redirects import origins_read, redirect_target
 from focus.models import FocusEventKind, FocusItem
 from focus.services import focus_event_record
 from forms.models import CONSENT_TYPES, Form
-from forms.selectors import form_get_published
+from forms.selectors import form_get_published, submission_contact_get, submission_facts
 from forms.services import submission_record
 from forms.validation import Cleaned, submission_clean
 from tracker.minimise import page_parse
@@ -293,19 +293,27 @@ def submit(request: HttpRequest) -> HttpResponseBase:
             _values(cleaned, data),
             kiosk,
         )
-    response = _success_response(request, form)
+    decision = decide(
+        request,
+        surface=Surface.FORM,
+        contact=submission_contact_get(form=form, cleaned=cleaned),
+        form=submission_facts(form=form, cleaned=cleaned, kiosk=kiosk),
+    )
     outcome = submission_record(
-        request=request, response=response, form=form, cleaned=cleaned, kiosk=kiosk
+        form=form,
+        cleaned=cleaned,
+        decision=decision,
+        kiosk=kiosk,
+        ip_masked=masked_client_ip(request),
     )
     focus = data.get("cs_focus", "")
     if focus.isdigit() and FocusItem.objects.filter(pk=int(focus[:12]), form=form).exists():
         # The form was opened from a focus item: that item converted.
         focus_event_record(
-            request=request,
-            decision=outcome.decision,
-            focus_id=int(focus),
-            kind=FocusEventKind.CONVERSION,
+            request=request, decision=decision, focus_id=int(focus), kind=FocusEventKind.CONVERSION
         )
+    response = _success_response(request, form)
+    apply(response, decision, device_id=outcome.device_id)
     return _cors(request, form, response)
 
 
