@@ -35,14 +35,13 @@ def fixtures_make() -> dict[str, Any]:
 
     from consent import registry
     from consent.cookies import choice_write, device_cookie_value
-    from consent.gate import Browser, Choice
+    from consent.gate import Browser, Choice, device_new_id
     from consent.models import Action, ConsentRecord, Purpose
     from contacts.models import Contact, Device
     from emails.models import Email, EmailSend, Recipient, RecipientStatus, TrackedLink
     from emails.rendering import ct_make
     from focus.models import FocusItem, Frequency, Style
     from forms.models import Field, FieldType, Form
-    from tracker.services import device_new_id
 
     now = timezone.now()
     with transaction.atomic():

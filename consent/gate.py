@@ -174,6 +174,10 @@ class Decision:
     browser: Browser  # as it stands after `chosen`
     # A choice made in this very request, for the gate to remember on the browser.
     chosen: StoredChoice | None = None
+    # The device given to a browser that may store and has none yet: one per decision, so that
+    # every hit of a request (a submission and its focus conversion) is tied to the device the
+    # response remembers.
+    new_device_id: str | None = None
 
     @property
     def device_id(self) -> str | None:
@@ -199,13 +203,11 @@ def device_new_id() -> str:
 
 def device_id_for(decision: Decision, *, machine: bool = False) -> str | None:
     """The device a hit is tied to and the response remembers: the browser's own, verified,
-    or a new one when the decision permits storing and identifying and the browser has none
-    yet. A machine is never given a device."""
+    or the new one the decision gives a browser that may store and has none yet. A machine is
+    never given a new device."""
     if decision.device_id is not None:
         return decision.device_id
-    if decision.store and decision.identify and not machine:
-        return device_new_id()
-    return None
+    return None if machine else decision.new_device_id
 
 
 def choice_stored(browser: Browser, *, choice: Choice, notice_version: str) -> StoredChoice:
@@ -335,15 +337,19 @@ def decide(
         # A surface that cannot store (an email client's image fetch, a kiosk) writes nothing,
         # but it expires nothing the browser holds with a permit either: clearing follows the
         # permit.
+        stores = store and surface.may_store and keeps
         return Decision(
             surface=surface,
-            store=store and surface.may_store and keeps,
+            store=stores,
             identify=identify,
             count=count,
             clear=not store,
             reason=reason,
             browser=browser,
             chosen=chosen,
+            new_device_id=device_new_id()
+            if stores and identify and browser.device is None
+            else None,
         )
 
     if surface.no_tracking:

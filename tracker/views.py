@@ -18,14 +18,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from consent.cookies import apply
-from consent.gate import Choice, Decision, Surface, decide, read_browser
+from consent.gate import Choice, Decision, Surface, decide, device_id_for, read_browser
 from consent.ip import masked_client_ip
 from consent.services import choice_make
 from consentry.ratelimit import event_limiter
 from contacts.selectors import device_owner
 from tracker.inputs import BadInput, payload_read, query_read
 from tracker.minimise import UTM_KEYS, page_parse
-from tracker.services import HitResult, device_new_id, hit_record, site_allowed
+from tracker.services import HitResult, hit_record, site_allowed
 
 SCRIPT = Path(settings.BASE_DIR) / "clients" / "js" / "dist" / "mtc.min.js"
 # A transparent 1x1 GIF, 43 bytes.
@@ -168,8 +168,7 @@ def _choose(
         contact=device_owner(public_id=current.device_id if current else None),
     )
     decision = decide(request, surface=Surface.PAGE, page_gpc=page_gpc, browser=browser)
-    device_id = decision.device_id or (device_new_id() if decision.store else None)
-    apply(response, decision, device_id=device_id)
+    apply(response, decision, device_id=device_id_for(decision))
     return decision
 
 
