@@ -50,6 +50,20 @@ def test_contacts_can_be_created_listed_read_updated_and_deleted(admin_api):
     assert DataSubjectRequest.objects.get().kind == "erase"
 
 
+def test_an_update_may_change_the_email_but_never_to_another_contacts(admin_api):
+    ada = contact_upsert(email="ada@example.com", first_name="Ada")
+    contact_upsert(email="bob@example.com")
+    moved = admin_api.patch(f"{BASE}{ada.pk}/", {"email": "ada@lovelace.org"}, format="json")
+    assert (moved.status_code, moved.json()["email"]) == (200, "ada@lovelace.org")
+    taken = admin_api.patch(
+        f"{BASE}{ada.pk}/", {"email": "BOB@example.com", "first_name": "Eve"}, format="json"
+    )
+    assert taken.status_code == 400
+    assert taken.json()["fields"] == {"email": ["Another contact has this email."]}
+    ada.refresh_from_db()
+    assert (ada.email, ada.first_name) == ("ada@lovelace.org", "Ada")
+
+
 def test_contacts_are_filtered_by_email_dnc_consent_and_update_time(reader):
     ada = contact_upsert(email="ada@example.com")
     bob = contact_upsert(email="bob@example.com")
