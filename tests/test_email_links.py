@@ -3,6 +3,7 @@ browser the gate permits (the RFC's Problem 2: forwarded emails)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -13,7 +14,7 @@ from django.test import override_settings
 from consent import registry
 from consent.gate import read_choice
 from contacts.services import dnc_add
-from emails.models import EmailClick
+from emails.models import EmailClick, EmailOpen
 from emails.rendering import ct_make
 from tests.browsers import consent_cookie, device_cookie
 from tests.emailing import sent_to
@@ -136,3 +137,22 @@ def test_a_link_scanner_is_recorded_as_a_machine_and_attributed_to_no_one(client
     click = EmailClick.objects.get()
     assert click.machine is True
     assert click.recipient is None
+
+
+@override_settings(TRUSTED_PROXIES=[ipaddress.ip_network("10.0.0.0/8")])
+def test_a_click_from_private_relay_addresses_is_a_persons_though_an_open_from_them_is_not(
+    client,
+):
+    """Mail proxies fetch opens from their published ranges, but people browse through iCloud
+    Private Relay from the same addresses: a click is never judged by its address."""
+    sent = sent_to("ada@example.com", consented=True)
+    relayed = {"User-Agent": CHROME, "X-Forwarded-For": "172.225.12.34"}
+    parts = urlsplit(_tracked_href(sent).replace("&amp;", "&"))
+    client.get(parts.path, parse_qs(parts.query), headers=relayed, REMOTE_ADDR="10.0.0.2")
+    client.get(f"/email/{sent.recipient.token}.gif", headers=relayed, REMOTE_ADDR="10.0.0.2")
+    click = EmailClick.objects.get()
+    assert (click.machine, click.recipient) == (False, sent.recipient)
+    assert (EmailOpen.objects.get().machine, EmailOpen.objects.get().machine_source) == (
+        True,
+        "apple-relay",
+    )
