@@ -1,6 +1,7 @@
 """Recording a submission: the contact, the consent records, and what it ties to the browser's
 device. What the browser may keep is the gate's decision (consent.gate.FormFacts): the device
-cookie only when the form's switch, the embed and the gate all allow it (the RFC's Problem 5)."""
+cookie only when the form's switch, the embed and the gate all allow it: a plain contact form
+must not make its visitor choose between sending it and being tracked."""
 
 from __future__ import annotations
 
