@@ -11,7 +11,8 @@ from rest_framework.views import APIView
 
 from api.converters import MAX_ID
 from api.permissions import per_method, rollups_refresh_allowed
-from tracker.reports import KINDS, consent_rate, stats_daily
+from consentry.kinds import reports
+from tracker.reports import consent_rate, stats_daily
 from tracker.rollups import rollup_recent
 
 
@@ -19,11 +20,16 @@ class StatsApi(APIView):
     permission_classes = [per_method(GET=("tracker.view_dailystat",))]
 
     class FilterSerializer(serializers.Serializer[Any]):
-        kind = serializers.ChoiceField(choices=KINDS, default="page")
+        kind = serializers.ChoiceField(choices=reports(), default="page")
         start = serializers.DateField(required=False)
         end = serializers.DateField(required=False)
         object = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
         site = serializers.CharField(required=False, max_length=255)
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # The reports of every kind registered now (consentry/kinds.py).
+            self.fields["kind"].choices = reports()  # type: ignore[attr-defined]
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             end = attrs.get("end") or dt.datetime.now(tz=dt.UTC).date()

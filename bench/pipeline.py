@@ -78,7 +78,7 @@ DB_URL = f"postgresql://postgres@127.0.0.1:5432/{BENCH_DB}"
 REDIS_DB = 12
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 STREAM = "consentry:events"  # consentry.health.EVENT_STREAM
-GROUP = "drain"  # tracker.pipeline.GROUP
+GROUP = "drain"  # tracker.drain.GROUP
 LOCK_NAME = "consentry-pipeline.lock"
 # Only these variables reach the child processes, as in bench/run.py: a developer's
 # DATABASE_URL or make's SECRET_KEY_FILE cannot change what is measured.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -21,8 +22,8 @@ from consent.models import Action, ConsentRecord, Purpose
 from consent.services import consent_record
 from contacts.models import Channel, Contact, DncReason, DoNotContact
 from contacts.rights import contact_erase, contact_export
-from contacts.selectors import contact_activity, contact_get_by_email, contact_list
-from contacts.services import contact_upsert, dnc_add, dnc_remove
+from contacts.selectors import contact_activity, contact_list
+from contacts.services import contact_update, contact_upsert, dnc_add, dnc_remove
 
 _VIEW = ("contacts.view_contact",)
 
@@ -103,14 +104,10 @@ class ContactDetailApi(APIView):
         contact = _contact(contact_id)
         data = ContactInput(data={"email": contact.email, **request.data}, partial=True)
         data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        if values.get("email", contact.email).lower() != contact.email.lower():
-            if contact_get_by_email(email=values["email"]) is not None:
-                raise ValidationError({"email": ["Another contact has this email."]})
-            contact.email = values["email"]
-            contact.save(update_fields=["email", "updated_at"])
-        values["email"] = contact.email
-        contact_upsert(**values)
+        try:
+            contact_update(contact=contact, **data.validated_data)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
         return Response(ContactOutput(_contact(contact_id)).data)
 
     put = patch

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from consent.models import Action, ConsentRecord, Purpose
 from consentry.health import EVENT_STREAM
+from consentry.kinds import kinds
 from consentry.redis import get_redis
 from contacts.models import Contact, DataSubjectRequest, RequestKind
 
@@ -55,16 +56,9 @@ def _consent_records(*, contact: Contact) -> QuerySet[ConsentRecord]:
 
 def contact_export(*, contact: Contact, requested_by: str = "") -> dict[str, Any]:
     """One machine-readable document with every row held about the contact."""
-    from emails.models import EmailClick, EmailOpen, Recipient
-    from focus.models import FocusEvent
-    from forms.models import Submission
-    from pages.models import AssetDownload
-    from tracker.models import PageHit
-
     log = DataSubjectRequest.objects.create(
         kind=RequestKind.EXPORT, contact_ref=contact.pk, requested_by=requested_by
     )
-    recipients = Recipient.objects.filter(contact=contact)
     document = {
         "format": "consentry-export/1",
         "generated_at": timezone.now(),
@@ -72,16 +66,10 @@ def contact_export(*, contact: Contact, requested_by: str = "") -> dict[str, Any
         "devices": _rows(contact.devices.all()),
         "do_not_contact": _rows(contact.dnc_entries.all()),
         "consent_records": _rows(_consent_records(contact=contact)),
-        "page_hits": _rows(PageHit.objects.filter(contact=contact)),
-        # Without the token: it is a capability (whoever holds it can unsubscribe the
-        # recipient), not data about them, and an export may pass through many hands.
-        "email_recipients": _rows(recipients, exclude=("token",)),
-        "email_opens": _rows(EmailOpen.objects.filter(recipient__in=recipients)),
-        "email_clicks": _rows(EmailClick.objects.filter(recipient__in=recipients)),
-        "form_submissions": _rows(Submission.objects.filter(contact=contact)),
-        "focus_events": _rows(FocusEvent.objects.filter(contact=contact)),
-        "asset_downloads": _rows(AssetDownload.objects.filter(contact=contact)),
     }
+    for kind in kinds():
+        rows = kind.model._default_manager.filter(**{kind.owner: contact}).order_by("pk")
+        document[kind.export_as] = _rows(rows, exclude=kind.export_exclude)
     log.completed_at = timezone.now()
     log.save(update_fields=["completed_at"])
     # Round-trip through JSON so the document is exactly what a client receives.
@@ -158,9 +146,7 @@ def stream_erase(*, contact_id: int, digests: set[str]) -> int:
 def contact_erase(*, contact: Contact, requested_by: str = "") -> DataSubjectRequest:
     """Remove the contact and every personal row. Anonymous aggregates stay (they hold no
     one); the consent log keeps a tombstone that names no one."""
-    from emails.models import EmailClick, EmailOpen, Recipient
-    from focus.models import FocusEvent
-    from pages.models import AssetDownload
+    from emails.models import Recipient
 
     log = DataSubjectRequest.objects.create(
         kind=RequestKind.ERASE, contact_ref=contact.pk, requested_by=requested_by
@@ -172,14 +158,15 @@ def contact_erase(*, contact: Contact, requested_by: str = "") -> DataSubjectReq
     digests = {needle_digest(needle) for needle in needles}
     with transaction.atomic():
         consent_ids = list(_consent_records(contact=contact).values_list("id", flat=True))
-        recipients = Recipient.objects.filter(contact=contact)
-        # Opens and clicks stay in the email's counts, attributed to no one.
-        EmailOpen.objects.filter(recipient__in=recipients).update(recipient=None)
-        EmailClick.objects.filter(recipient__in=recipients).update(recipient=None)
-        FocusEvent.objects.filter(contact=contact).update(contact=None, device=None)
-        FocusEvent.objects.filter(device__contact=contact).update(device=None)
-        AssetDownload.objects.filter(contact=contact).update(contact=None, device=None)
-        AssetDownload.objects.filter(device__contact=contact).update(device=None)
+        for kind in kinds():
+            # Rows that stay in the counts are attributed to no one; the others go with the
+            # contact (their foreign keys cascade).
+            if kind.erase_detach is None:
+                continue
+            manager = kind.model._default_manager
+            manager.filter(**{kind.owner: contact}).update(**dict.fromkeys(kind.erase_detach))
+            if kind.device:
+                manager.filter(**{f"{kind.device}__contact": contact}).update(**{kind.device: None})
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # The append-only trigger lets this one transaction through (see consent/).
@@ -196,7 +183,7 @@ def contact_erase(*, contact: Contact, requested_by: str = "") -> DataSubjectReq
         ConsentRecord.objects.create(
             purpose=Purpose.TRACKING, action=Action.ERASED, source="erasure"
         )
-        # Devices, identified hits, submissions, sends and Do-Not-Contact entries cascade.
+        # Devices, Do-Not-Contact entries and the kinds' rows that are not detached cascade.
         contact.delete()
         dead = deadletters_erase(contact_id=contact_id, digests=digests, needles=needles | {email})
         LogEntry.objects.filter(

@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 
 from consent.models import ConsentRecord
+from consentry.kinds import kinds
 from contacts.models import Contact, Device, DoNotContact
 
 
@@ -90,39 +91,25 @@ def contact_list(
 
 
 def contact_activity(*, contact: Contact, limit: int = 500) -> list[dict[str, Any]]:
-    """The contact's timeline, newest first: page hits, emails sent, opened and clicked, form
-    submissions, focus items, downloads and consent changes."""
-    from emails.models import EmailClick, EmailOpen, Recipient
-    from focus.models import FocusEvent
-    from forms.models import Submission
-    from pages.models import AssetDownload
-    from tracker.models import PageHit
-
+    """The contact's timeline, newest first: the rows of every counted kind (page hits, emails
+    sent, opened and clicked, form submissions, focus items, downloads, …) and consent changes."""
     items: list[dict[str, Any]] = []
 
     def add(kind: str, at: Any, **detail: Any) -> None:
         if at is not None:
             items.append({"type": kind, "at": at, "detail": detail})
 
-    for hit in PageHit.objects.filter(contact=contact).order_by("-created_at")[:limit]:
-        add("page_hit", hit.created_at, url=hit.url, title=hit.title)
-    recipients = Recipient.objects.filter(contact=contact).select_related("send__email")
-    for r in recipients.order_by("-id")[:limit]:
-        add("email_sent", r.sent_at, email=r.send.email.name, status=r.status)
-    for o in EmailOpen.objects.filter(recipient__in=recipients).order_by("-created_at")[:limit]:
-        add("email_open", o.created_at, email_id=o.email_id)
-    for c in (
-        EmailClick.objects.filter(recipient__in=recipients)
-        .select_related("link")
-        .order_by("-created_at")[:limit]
-    ):
-        add("email_click", c.created_at, url=c.link.url)
-    for s in Submission.objects.filter(contact=contact).order_by("-created_at")[:limit]:
-        add("form_submission", s.created_at, form_id=s.form_id)
-    for f in FocusEvent.objects.filter(contact=contact).order_by("-created_at")[:limit]:
-        add(f"focus_{f.kind}", f.created_at, focus_id=f.focus_id)
-    for d in AssetDownload.objects.filter(contact=contact).order_by("-created_at")[:limit]:
-        add("asset_download", d.created_at, asset_id=d.asset_id)
+    for counted in kinds():
+        if counted.timeline is None:
+            continue
+        rows = (
+            counted.model._default_manager.filter(**{counted.owner: contact})
+            .select_related(*counted.timeline_related)
+            .order_by(counted.timeline_order)[:limit]
+        )
+        for row in rows:
+            kind, detail = counted.timeline(row)
+            add(kind, getattr(row, counted.timeline_time), **detail)
     for rec in ConsentRecord.objects.filter(contact=contact).order_by("-created_at")[:limit]:
         add("consent", rec.created_at, purpose=rec.purpose, action=rec.action, source=rec.source)
     items.sort(key=lambda item: item["at"], reverse=True)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from consent.gate import device_new_id
+from consentry.kinds import kinds
 from contacts.models import Channel, Contact, Device, DncReason, DoNotContact
 from contacts.selectors import contact_get_by_email
 
@@ -36,8 +38,27 @@ def contact_upsert(*, email: str, fields: dict[str, Any] | None = None, **names:
     raise RuntimeError(f"could not upsert contact {email!r}")
 
 
+def contact_update(
+    *,
+    contact: Contact,
+    email: str | None = None,
+    fields: dict[str, Any] | None = None,
+    **names: str,
+) -> Contact:
+    """Change a contact's email, names or custom fields (merged into the ones it has).
+
+    Raises ValidationError when another contact holds the new email: an email names one contact.
+    """
+    if email is not None and email.lower() != contact.email.lower():
+        if contact_get_by_email(email=email) is not None:
+            raise ValidationError({"email": ["Another contact has this email."]})
+        contact.email = email
+        contact.save(update_fields=["email", "updated_at"])
+    return contact_upsert(email=contact.email, fields=fields, **names)
+
+
 def device_create(*, contact: Contact | None = None) -> Device:
-    return Device.objects.create(public_id=secrets.token_urlsafe(24), contact=contact)
+    return Device.objects.create(public_id=device_new_id(), contact=contact)
 
 
 def device_link(*, device: Device, contact: Contact, browser_key: str = "") -> Device:
@@ -48,9 +69,6 @@ def device_link(*, device: Device, contact: Contact, browser_key: str = "") -> D
     remembers it (one-way, as consent records do) so that the choices this browser made
     before it was identified reach the contact's export and erasure."""
     from consent.services import browser_key_hash
-    from focus.models import FocusEvent
-    from pages.models import AssetDownload
-    from tracker.models import PageHit
 
     changed = []
     if browser_key and device.browser_key != (hashed := browser_key_hash(browser_key)):
@@ -59,8 +77,11 @@ def device_link(*, device: Device, contact: Contact, browser_key: str = "") -> D
     if device.contact_id != contact.pk:
         device.contact = contact
         changed.append("contact")
-        for model in (PageHit, FocusEvent, AssetDownload):
-            model.objects.filter(device=device, contact__isnull=True).update(contact=contact)
+        for kind in kinds():
+            if kind.device and kind.owner == "contact":
+                kind.model._default_manager.filter(
+                    **{kind.device: device, "contact__isnull": True}
+                ).update(contact=contact)
     if changed:
         device.save(update_fields=changed)
     return device

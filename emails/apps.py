@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class EmailsConfig(AppConfig):
     name = "emails"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Its counted kinds, for the registry the pipeline, reports and data-subject rights
+        # loop over (consentry/kinds.py).
+        from emails.kinds import register
+
+        register()

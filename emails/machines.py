@@ -1,8 +1,6 @@
-"""Who fetched an email's pixel: a person, or a machine on the reader's behalf.
-
-Mail privacy proxies are recognised by the address they fetch from (Apple's and Google's
-published ranges, shipped as snapshots in emails/data/ and refreshed by
-`manage.py machine_ranges_refresh`), and scanners by their user agent. The address is read
+"""The mail privacy proxies' published address ranges (Apple's and Google's), shipped as
+snapshots in emails/data/ and refreshed by `manage.py machine_ranges_refresh`: an open fetched
+from one of them is a machine's (tracker.machines asks `address_source`). The address is read
 unmasked, in memory only: what leaves the request is the source of the flag, never the address.
 """
 
@@ -13,7 +11,6 @@ import ipaddress
 import json
 import logging
 import os
-import re
 import socket
 import tempfile
 from bisect import bisect_right
@@ -24,11 +21,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from django.conf import settings
-from django.http import HttpRequest
 
-from consent.ip import IPAddress, client_ip
+from consent.ip import IPAddress
 from emails.models import MachineSource
-from tracker.minimise import agent_parse
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 logger = logging.getLogger("emails.machines")
@@ -36,13 +31,6 @@ logger = logging.getLogger("emails.machines")
 DATA_DIR = Path(__file__).resolve().parent / "data"
 APPLE_FILE = "apple-egress-ip-ranges.csv"
 GOOGLE_FILE = "google-image-proxy-ranges.json"
-
-# Mail privacy proxies and link scanners fetch on the reader's behalf: machine, not human.
-_PROXIES = re.compile(
-    r"GoogleImageProxy|YahooMailProxy|Barracuda|Proofpoint|Mimecast|Symantec|Forcepoint|"
-    r"Trend ?Micro|MessageLabs|SafeLinks|Microsoft Office Protocol Discovery|ms-office",
-    re.IGNORECASE,
-)
 
 
 class Span(NamedTuple):
@@ -170,28 +158,6 @@ def address_source(address: IPAddress) -> str:
     for source, table in _tables():
         if address in table:
             return source
-    return ""
-
-
-def machine_source(request: HttpRequest, *, by_address: bool) -> str:
-    """Why this request is a machine's ("" for a person). By address only where a proxy
-    fetches for the reader (an open): a person browsing through iCloud Private Relay clicks
-    from the same addresses."""
-    if by_address:
-        # Before masking, in memory only: masking would blur a /24 into its neighbours.
-        source = address_source(client_ip(request))
-        if source:
-            return source
-    user_agent = request.META.get("HTTP_USER_AGENT", "")
-    # Apple Mail Privacy Protection fetched with this bare agent before it used its ranges.
-    if (
-        user_agent.strip() in ("", "Mozilla/5.0")
-        or _PROXIES.search(user_agent)
-        or agent_parse(user_agent[:1024]).machine
-    ):
-        return MachineSource.AGENT.value
-    if "prefetch" in request.META.get("HTTP_SEC_PURPOSE", "").lower():
-        return MachineSource.PREFETCH.value
     return ""
 
 

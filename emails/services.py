@@ -35,7 +35,6 @@ from emails.rendering import (
     tracking_allowed,
     tracking_allowed_among,
 )
-from tracker.pipeline import events_well_formed
 
 logger = logging.getLogger("emails")
 
@@ -177,7 +176,6 @@ _MACHINE_SOURCES = frozenset(MachineSource.values)
 def opens_store(events: Sequence[dict[str, Any]]) -> int:
     """Opens from the pipeline. A per-recipient open is attributed only while the recipient
     still consents to tracking; otherwise it counts for the email alone."""
-    events = events_well_formed(events, t=str)
     tokens = {str(e.get("t", "")) for e in events}
     recipients = {
         r.token: r
@@ -212,7 +210,6 @@ def opens_store(events: Sequence[dict[str, Any]]) -> int:
 
 def clicks_store(events: Sequence[dict[str, Any]]) -> int:
     """Clicks from the pipeline; the gate already decided at click time who they belong to."""
-    events = events_well_formed(events, l=int)
     tokens = {str(e["r"]) for e in events if e.get("r")}
     recipients = {r.token: r.pk for r in Recipient.objects.filter(token__in=tokens)}
     links = set(

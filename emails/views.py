@@ -25,16 +25,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from consent.cookies import apply
-from consent.gate import Surface, decide
+from consent.gate import Surface, decide, device_id_for
 from contacts.models import Contact
-from emails.machines import machine_source
+from emails.machines import address_source
 from emails.rendering import ct_read, message_render
 from emails.selectors import link_get, recipient_for_click, recipient_get
 from emails.services import bounce_record, email_resubscribe, email_unsubscribe
 from focus.models import FocusEventKind
 from focus.services import focus_event_record
-from tracker.pipeline import event_enqueue
-from tracker.services import device_new_id
+from tracker.enqueue import event_enqueue
+from tracker.machines import machine_source
 from tracker.views import PIXEL
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -52,7 +52,7 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponseBase:
     decision = decide(request, surface=Surface.EMAIL_OPEN)
     if decision.count and request.method == "GET" and _TOKEN.match(token):
         # The event carries why it is a machine's, never the address that told.
-        source = machine_source(request, by_address=True)
+        source = machine_source(request, mail=True, by_address=address_source)
         fields: dict[str, object] = {"m": 1, "s": source} if source else {"m": 0}
         event_enqueue(_event("open", t=token, **fields))
     response = HttpResponse(PIXEL, content_type="image/gif")
@@ -80,7 +80,7 @@ def click(request: HttpRequest, redirect_id: str) -> HttpResponseBase:
         contact=contact,
         contact_facts=recipient.facts if recipient else None,
     )
-    machine = bool(machine_source(request, by_address=False))
+    machine = bool(machine_source(request, mail=True))
     if decision.count and request.method == "GET":
         attributed = decision.identify and recipient is not None and not machine
         event_enqueue(
@@ -94,8 +94,7 @@ def click(request: HttpRequest, redirect_id: str) -> HttpResponseBase:
     response = HttpResponseRedirect(target.url)
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
-    device_id = decision.device_id or (device_new_id() if decision.store and not machine else None)
-    apply(response, decision, device_id=device_id)
+    apply(response, decision, device_id=device_id_for(decision, machine=machine))
     return response
 
 

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class FocusConfig(AppConfig):
     name = "focus"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Its counted kinds, for the registry the pipeline, reports and data-subject rights
+        # loop over (consentry/kinds.py).
+        from focus.kinds import register
+
+        register()

@@ -8,6 +8,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from consentry.redirects import browser_url_validate
+from tracker.models import CountedEvent
 
 _COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "a colour like #1a2b3c")
 
@@ -82,23 +83,9 @@ class FocusEventKind(models.TextChoices):
     CONVERSION = "conversion"
 
 
-class FocusEvent(models.Model):
-    event_id = models.UUIDField(unique=True)
+class FocusEvent(CountedEvent):
     focus = models.ForeignKey(FocusItem, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=FocusEventKind.choices)
-    # Only with a permit (decision.identify); anonymous otherwise.
-    device = models.ForeignKey(
-        "contacts.Device", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    contact = models.ForeignKey(
-        "contacts.Contact",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="focus_events",
-    )
-    machine = models.BooleanField(default=False)
-    created_at = models.DateTimeField()
 
     class Meta:
         indexes = [models.Index(fields=["focus", "kind", "created_at"])]

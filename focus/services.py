@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,9 +10,10 @@ from django.http import HttpRequest
 
 from consent.gate import Decision
 from emails.models import TrackedLink
-from focus.models import FocusEvent, FocusEventKind, FocusItem
-from tracker.pipeline import devices_for, event_enqueue, events_well_formed
+from focus.models import FocusEvent, FocusItem
+from tracker.enqueue import event_enqueue
 from tracker.services import counted_event
+from tracker.store import counted_rows_store
 
 _TAGS = {"p", "br", "strong", "em", "b", "i", "u", "a", "ul", "ol", "li", "span", "small"}
 _ATTRIBUTES = {"a": {"href", "title"}}
@@ -48,26 +47,15 @@ def focus_event_record(
 
 
 def focus_events_store(events: Sequence[dict[str, Any]]) -> int:
-    good = [e for e in events_well_formed(events, f=int, a=FocusEventKind)]
+    """Focus views and conversions from the pipeline (their fields checked by the registry);
+    an item deleted since counts nothing."""
     items = set(
-        FocusItem.objects.filter(id__in={int(e["f"]) for e in good}).values_list("id", flat=True)
+        FocusItem.objects.filter(id__in={int(e["f"]) for e in events}).values_list("id", flat=True)
     )
-    devices = devices_for(good)
-    rows = []
-    for event in good:
+
+    def own(event: dict[str, Any]) -> dict[str, Any] | None:
         if int(event["f"]) not in items:
-            continue
-        device = devices.get(str(event.get("d", "")))
-        rows.append(
-            FocusEvent(
-                event_id=uuid.UUID(str(event["id"])),
-                focus_id=int(event["f"]),
-                kind=event["a"],
-                device=device,
-                contact_id=device.contact_id if device else None,
-                machine=bool(event.get("m")),
-                created_at=dt.datetime.fromtimestamp(float(event["ts"]), tz=dt.UTC),
-            )
-        )
-    FocusEvent.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
+            return None
+        return {"focus_id": int(event["f"]), "kind": event["a"]}
+
+    return counted_rows_store(FocusEvent, events, own=own)

@@ -9,6 +9,8 @@ from pathlib import PurePath
 from django.core.validators import RegexValidator
 from django.db import models
 
+from tracker.models import CountedEvent
+
 SLUG = RegexValidator(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", "lower-case letters, digits and dashes")
 
 
@@ -32,22 +34,8 @@ class Asset(models.Model):
         return self.title
 
 
-class AssetDownload(models.Model):
-    event_id = models.UUIDField(unique=True)
+class AssetDownload(CountedEvent):
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="downloads")
-    # Only with a permit; anonymous otherwise.
-    device = models.ForeignKey(
-        "contacts.Device", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    contact = models.ForeignKey(
-        "contacts.Contact",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="asset_downloads",
-    )
-    machine = models.BooleanField(default=False)
-    created_at = models.DateTimeField()
 
     class Meta:
         indexes = [models.Index(fields=["asset", "created_at"])]

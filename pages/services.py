@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import mimetypes
-import uuid
 from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
@@ -19,8 +17,9 @@ from consent.gate import Decision
 from contacts.models import Contact
 from emails.models import Recipient
 from pages.models import Asset, AssetDownload
-from tracker.pipeline import devices_for, event_enqueue, events_well_formed
+from tracker.enqueue import event_enqueue
 from tracker.services import counted_event
+from tracker.store import counted_rows_store
 
 # Served as downloads only, never rendered in our origin; no markup, no executables.
 ALLOWED_EXTENSIONS = frozenset(
@@ -120,33 +119,23 @@ def asset_download_record(
 
 
 def asset_downloads_store(events: Sequence[dict[str, Any]]) -> int:
-    good = [e for e in events_well_formed(events, a=int) if str(e.get("c") or 0).isdigit()]
+    """Downloads from the pipeline (their fields checked by the registry); an asset deleted
+    since counts nothing."""
     assets = set(
-        Asset.objects.filter(id__in={int(e["a"]) for e in good}).values_list("id", flat=True)
+        Asset.objects.filter(id__in={int(e["a"]) for e in events}).values_list("id", flat=True)
     )
-    devices = devices_for(good)
-    # A contact erased since the download is attributed nothing.
+    # A contact named by a signed link, unless erased since: then the download is attributed
+    # to the device's contact, if any.
     contacts = set(
-        Contact.objects.filter(id__in={int(e["c"]) for e in good if e.get("c")}).values_list(
+        Contact.objects.filter(id__in={int(e["c"]) for e in events if e.get("c")}).values_list(
             "id", flat=True
         )
     )
-    rows = []
-    for event in good:
+
+    def own(event: dict[str, Any]) -> dict[str, Any] | None:
         if int(event["a"]) not in assets:
-            continue
-        device = devices.get(str(event.get("d", "")))
+            return None
         named = int(event["c"]) if event.get("c") else None
-        contact_id = named if named in contacts else (device.contact_id if device else None)
-        rows.append(
-            AssetDownload(
-                event_id=uuid.UUID(str(event["id"])),
-                asset_id=int(event["a"]),
-                device=device,
-                contact_id=contact_id,
-                machine=bool(event.get("m")),
-                created_at=dt.datetime.fromtimestamp(float(event["ts"]), tz=dt.UTC),
-            )
-        )
-    AssetDownload.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
+        return {"asset_id": int(event["a"]), **({"contact_id": named} if named in contacts else {})}
+
+    return counted_rows_store(AssetDownload, events, own=own)

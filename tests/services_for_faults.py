@@ -34,7 +34,7 @@ import psycopg
 import redis
 
 from consentry.health import EVENT_STREAM
-from tracker.pipeline import GROUP
+from tracker.drain import GROUP
 
 ROOT = Path(__file__).resolve().parent.parent
 STREAM = EVENT_STREAM
@@ -379,7 +379,7 @@ class Services:
         )
 
     def worker_consumer(self) -> str:
-        """The drain's consumer name in the running worker (see tracker.pipeline)."""
+        """The drain's consumer name in the running worker (see tracker.drain)."""
         assert self.worker_process is not None
         return f"{socket.gethostname()}-{self.worker_process.pid}"
 

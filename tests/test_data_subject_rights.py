@@ -27,8 +27,8 @@ from tests.emailing import sent_to
 from tests.forming import form_make
 from tests.traces import only_the_tombstone_is_left, redis_holding
 from tests.tracking import CHROME, send
+from tracker.drain import events_drain
 from tracker.models import DailyStat, PageHit
-from tracker.pipeline import events_drain
 from tracker.rollups import rollup_recent
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from emails.machines import APPLE_FILE, GOOGLE_FILE, ranges_reload
 from emails.models import EmailOpen
 from emails.selectors import email_stats
 from tests.emailing import sent_to
-from tracker.pipeline import events_drain
+from tracker.drain import events_drain
 
 pytestmark = pytest.mark.django_db
 

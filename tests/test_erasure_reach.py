@@ -22,8 +22,8 @@ from tests.apiclients import api_client
 from tests.forming import form_make
 from tests.traces import only_the_tombstone_is_left, redis_holding, rows_holding
 from tests.tracking import CHROME, send
+from tracker.drain import events_drain
 from tracker.models import DeadLetter
-from tracker.pipeline import events_drain
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 ADDRESS = "198.51.100.77"

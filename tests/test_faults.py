@@ -45,7 +45,7 @@ from tests.services_for_faults import (
     post_event,
     wait_until,
 )
-from tracker.pipeline import CLAIM_IDLE_MS, GROUP
+from tracker.drain import CLAIM_IDLE_MS, GROUP
 
 # Needs the redis-server and PostgreSQL binaries, not the settings' services: the check is
 # the `stack` fixture's (a `postgres` marker would skip whenever pytest itself runs on SQLite).
@@ -361,7 +361,7 @@ def test_the_same_event_delivered_twice_is_stored_once(services: Services) -> No
 @pytest.mark.xfail(
     KNOWN_ACK_DELETE_GAP,
     strict=True,
-    reason="product bug: tracker.pipeline.events_drain acknowledges (XACK) and deletes (XDEL) "
+    reason="product bug: tracker.drain.events_drain acknowledges (XACK) and deletes (XDEL) "
     "a batch in two round trips; when the second fails, the entries stay in the stream forever "
     "and /healthz never shows a backlog of 0 again",
 )

@@ -12,6 +12,8 @@ from django.core import signing
 from django.test import override_settings
 
 from consent import registry
+from consent.gate import read_device
+from contacts.models import Device
 from focus.models import FocusEvent, FocusItem
 from forms.models import Submission
 from tests.browsers import consent_cookie
@@ -153,6 +155,32 @@ def test_a_form_opened_from_a_focus_item_counts_a_conversion(client):
     )
     assert Submission.objects.count() == 1
     assert FocusEvent.objects.get().kind == "conversion"
+
+
+@pytest.mark.parametrize("kiosk", [False, True])
+def test_a_conversion_from_a_form_is_tied_to_the_device_the_browser_keeps_and_none_on_a_kiosk(
+    client, kiosk
+):
+    form = form_make(set_cookie_on_submission=True)
+    item = item_make(button_url="", form=form)
+    fields = {"email": "a@example.com", "cs_focus": str(item.pk)}
+    if kiosk:
+        fields["kiosk"] = "1"
+    with override_settings(TRACKING_MODE="always"):
+        response = client.post(
+            f"/form/submit?formId={form.pk}",
+            fields,
+            headers={"Accept": "application/json", "User-Agent": CHROME},
+        )
+    conversion = FocusEvent.objects.get()
+    if kiosk:
+        assert registry.DEVICE.name not in live(response)
+        assert (conversion.device, Device.objects.count()) == (None, 0)
+    else:
+        kept = read_device(live(response)[registry.DEVICE.name], int(time.time()))
+        assert kept is not None
+        assert conversion.device == Device.objects.get(public_id=kept.device_id)
+        assert conversion.contact == Submission.objects.get().contact
 
 
 def test_admin_html_is_sanitised_and_text_cannot_break_out(client):

@@ -56,7 +56,7 @@ def test_healthz_is_degraded_while_the_oldest_waiting_event_is_older_than_the_th
 
 
 def test_healthz_is_degraded_while_dead_letters_exist(client):
-    from tracker.pipeline import deadletter_add
+    from tracker.store import deadletter_add
 
     with override_settings(REDIS_URL=None):
         assert client.get("/healthz").json()["status"] == "ok"

@@ -17,8 +17,8 @@ from django.test import override_settings
 
 from consentry.health import EVENT_STREAM
 from tests.tracking import CHROME, send
+from tracker.drain import GROUP, events_drain
 from tracker.models import AnonymousHit, DailyStat
-from tracker.pipeline import GROUP, events_drain
 from tracker.rollups import rollup_recent
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,8 +17,8 @@ from django.test import override_settings
 
 from consentry.health import EVENT_STREAM
 from tests.tracking import send
+from tracker.drain import events_drain
 from tracker.models import AnonymousHit
-from tracker.pipeline import events_drain
 from tracker.spool import Spool, spool_close, spool_recover
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,10 +12,10 @@ from django.test import override_settings
 
 from contacts.models import Device
 from tracker.models import AnonymousHit, DailyStat, PageHit, Salt
-from tracker.pipeline import events_store
 from tracker.retention import retention_run
 from tracker.rollups import rollup_day
 from tracker.salts import salt_for, salts_forget
+from tracker.store import events_store
 
 pytestmark = pytest.mark.django_db
 DAY = dt.date(2026, 3, 10)

@@ -43,7 +43,7 @@ class DeadLetterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description="Store the selected events again", permissions=["change"])
     def redrive(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
-        from tracker.pipeline import deadletters_redrive
+        from tracker.store import deadletters_redrive
 
         result = deadletters_redrive(ids=list(queryset.values_list("pk", flat=True)))
         level = messages.SUCCESS if not result.failed else messages.WARNING

@@ -15,7 +15,7 @@ from api.converters import MAX_ID
 from api.pagination import paginated
 from api.permissions import per_method
 from tracker.models import DeadLetter
-from tracker.pipeline import deadletters_redrive
+from tracker.store import deadletters_redrive
 
 
 class DeadLetterOutput(serializers.ModelSerializer[DeadLetter]):

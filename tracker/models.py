@@ -22,6 +22,27 @@ class Salt(models.Model):
         return f"salt {self.day}"
 
 
+class CountedEvent(models.Model):
+    """What every counted kind's row holds (consentry/kinds.py): the pipeline event's id (so a
+    redelivery is one row), when, whether a machine made it, and, only with a permit, the
+    device and its contact."""
+
+    event_id = models.UUIDField(unique=True)
+    created_at = models.DateTimeField()
+    # Crawlers, prefetches, mail proxies: stored, never counted as people.
+    machine = models.BooleanField(default=False)
+    # Only with a permit (decision.identify); anonymous otherwise.
+    device = models.ForeignKey(
+        "contacts.Device", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
 class HitFields(models.Model):
     event_id = models.UUIDField(unique=True)
     day = models.DateField()

@@ -11,9 +11,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from consent.models import ConsentRecord
+from consentry.kinds import kinds
 from tracker.models import Audience, DailyStat
-
-KINDS = ("page", "email", "link", "form", "focus", "asset")
 
 
 def _days(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -25,6 +24,22 @@ def _by_day(queryset: QuerySet[Any], field: str, **counts: Any) -> dict[dt.date,
     return {row["day"]: {k: int(row[k] or 0) for k in counts} for row in rows}
 
 
+def pages_daily(
+    *, start: dt.date, end: dt.date, object_id: int | None = None, site: str | None = None
+) -> dict[dt.date, dict[str, int]]:
+    """Page hits are read from their rollups: hits, visitors and sessions per audience."""
+    stats = DailyStat.objects.filter(day__gte=start, day__lte=end, dimension="total")
+    if site:
+        stats = stats.filter(site=site)
+    series: dict[dt.date, dict[str, int]] = defaultdict(dict)
+    for row in stats.values("day", "audience").annotate(
+        hits=Sum("hits"), visitors=Sum("visitors"), sessions=Sum("sessions")
+    ):
+        for measure in ("hits", "visitors", "sessions"):
+            series[row["day"]][f"{row['audience']}_{measure}"] = int(row[measure] or 0)
+    return series
+
+
 def stats_daily(
     *,
     kind: str,
@@ -33,105 +48,28 @@ def stats_daily(
     object_id: int | None = None,
     site: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per day: anonymous and identified reported apart, machines apart from people."""
-    window = {"created_at__date__gte": start, "created_at__date__lte": end}
-    series: dict[dt.date, dict[str, int]]
-    if kind == "page":
-        stats = DailyStat.objects.filter(day__gte=start, day__lte=end, dimension="total")
-        if site:
-            stats = stats.filter(site=site)
-        series = defaultdict(dict)
-        for row in stats.values("day", "audience").annotate(
-            hits=Sum("hits"), visitors=Sum("visitors"), sessions=Sum("sessions")
-        ):
-            for measure in ("hits", "visitors", "sessions"):
-                series[row["day"]][f"{row['audience']}_{measure}"] = int(row[measure] or 0)
-    elif kind == "email":
-        from emails.models import EmailClick, EmailOpen, Recipient
-
-        opens = EmailOpen.objects.filter(**window)
-        clicks = EmailClick.objects.filter(**window)
-        sent = Recipient.objects.filter(
-            status="sent", sent_at__date__gte=start, sent_at__date__lte=end
-        )
-        if object_id:
-            opens, clicks = (
-                opens.filter(email_id=object_id),
-                clicks.filter(link__email_id=object_id),
+    """One row per day of the report `kind` (consentry.kinds.reports()): the figures each
+    registered kind adds to it, anonymous and identified apart, machines apart from people."""
+    parts = []
+    for counted in kinds():
+        for series in counted.series:
+            if series.report != kind:
+                continue
+            if series.daily is not None:
+                parts.append(series.daily(start=start, end=end, object_id=object_id, site=site))
+                continue
+            time = series.time_field
+            rows = counted.model._default_manager.filter(
+                series.base, **{f"{time}__date__gte": start, f"{time}__date__lte": end}
             )
-            sent = sent.filter(send__email_id=object_id)
-        series = _merge(
-            _by_day(sent, "sent_at", sent=Count("id")),
-            _by_day(
-                opens,
-                "created_at",
-                human_opens=Count("id", filter=Q(machine=False)),
-                machine_opens=Count("id", filter=Q(machine=True)),
-                identified_opens=Count("id", filter=Q(recipient__isnull=False)),
-            ),
-            _by_day(
-                clicks,
-                "created_at",
-                clicks=Count("id", filter=Q(machine=False)),
-                machine_clicks=Count("id", filter=Q(machine=True)),
-                identified_clicks=Count("id", filter=Q(recipient__isnull=False)),
-            ),
-        )
-    elif kind == "link":
-        from emails.models import EmailClick
-
-        clicks = EmailClick.objects.filter(**window)
-        if object_id:
-            clicks = clicks.filter(link_id=object_id)
-        series = _by_day(
-            clicks,
-            "created_at",
-            clicks=Count("id", filter=Q(machine=False)),
-            identified_clicks=Count("id", filter=Q(recipient__isnull=False)),
-            machine_clicks=Count("id", filter=Q(machine=True)),
-        )
-    elif kind == "form":
-        from forms.models import Submission
-
-        submissions = Submission.objects.filter(**window)
-        if object_id:
-            submissions = submissions.filter(form_id=object_id)
-        series = _by_day(
-            submissions,
-            "created_at",
-            submissions=Count("id"),
-            identified_submissions=Count("id", filter=Q(identified=True)),
-        )
-    elif kind == "focus":
-        from focus.models import FocusEvent
-
-        events = FocusEvent.objects.filter(machine=False, **window)
-        if object_id:
-            events = events.filter(focus_id=object_id)
-        series = _by_day(
-            events,
-            "created_at",
-            views=Count("id", filter=Q(kind="view")),
-            conversions=Count("id", filter=Q(kind="conversion")),
-            identified_views=Count("id", filter=Q(kind="view", device__isnull=False)),
-        )
-    elif kind == "asset":
-        from pages.models import AssetDownload
-
-        downloads = AssetDownload.objects.filter(machine=False, **window)
-        if object_id:
-            downloads = downloads.filter(asset_id=object_id)
-        series = _by_day(
-            downloads,
-            "created_at",
-            downloads=Count("id"),
-            identified_downloads=Count(
-                "id", filter=Q(contact__isnull=False) | Q(device__isnull=False)
-            ),
-        )
-    else:
+            if object_id and series.object_field:
+                rows = rows.filter(**{series.object_field: object_id})
+            counts = {name: Count("id", filter=where) for name, where in series.counts.items()}
+            parts.append(_by_day(rows, time, **counts))
+    if not parts:
         raise ValueError(f"unknown kind {kind!r}")
-    return [{"day": day, **series.get(day, {})} for day in _days(start, end)]
+    by_day = _merge(*parts)
+    return [{"day": day, **by_day.get(day, {})} for day in _days(start, end)]
 
 
 def _merge(*parts: dict[dt.date, dict[str, int]]) -> dict[dt.date, dict[str, int]]:

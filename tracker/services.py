@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -11,8 +10,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpRequest
 
-from consent.gate import Decision
+from consent.gate import Decision, device_id_for
 from consent.ip import masked_client_ip
+from tracker.enqueue import event_enqueue
+from tracker.machines import machine_source
 from tracker.minimise import (
     UTM_KEYS,
     agent_parse,
@@ -21,7 +22,6 @@ from tracker.minimise import (
     url_without_query,
     visitor_hash,
 )
-from tracker.pipeline import event_enqueue
 from tracker.salts import salt_for
 
 # Within this long after midnight a hit also carries yesterday's visitor hash, so that a
@@ -37,20 +37,6 @@ class HitResult:
     device_id: str | None
 
 
-def _is_machine(request: HttpRequest, agent_machine: bool) -> bool:
-    purpose = request.META.get("HTTP_SEC_PURPOSE", "") + request.META.get("HTTP_PURPOSE", "")
-    return (
-        agent_machine
-        or request.method == "HEAD"
-        or "prefetch" in purpose.lower()
-        or "prerender" in purpose.lower()
-    )
-
-
-def device_new_id() -> str:
-    return secrets.token_urlsafe(24)
-
-
 @dataclass(frozen=True, slots=True)
 class Identity:
     machine: bool
@@ -61,11 +47,8 @@ class Identity:
 def identity_of(*, request: HttpRequest, decision: Decision) -> Identity:
     """Who a hit may be tied to: a device only with a permit, never a machine. A browser with
     a permit but no device yet gets a new one (the response's cookie is written by the gate)."""
-    agent = agent_parse(request.META.get("HTTP_USER_AGENT", "")[:1024])
-    machine = _is_machine(request, agent.machine)
-    if machine or not (decision.identify and decision.store):
-        return Identity(machine=machine, device_id=None)
-    return Identity(machine=False, device_id=decision.device_id or device_new_id())
+    machine = bool(machine_source(request))
+    return Identity(machine=machine, device_id=None if machine else device_id_for(decision))
 
 
 def counted_event(

@@ -39,6 +39,7 @@ from django.db import DatabaseError, close_old_connections
 
 from consentry.health import EVENT_STREAM
 from consentry.redis import StreamWriter, get_redis
+from tracker.store import deadletter_add, events_store_now
 
 logger = logging.getLogger("tracker.spool")
 
@@ -212,15 +213,17 @@ def _stream_add(client: redis.Redis, lines: Sequence[bytes]) -> None:
 
 
 def _store(lines: Sequence[bytes]) -> None:
-    from tracker.pipeline import events_store
-
     events = []
     for line in lines:
         try:
             events.append(json.loads(line))
-        except ValueError:  # a line torn by a crash mid-write
-            logger.error("spool: dropped an unreadable line %.200r", line)
-    events_store(events)
+        except ValueError as exc:  # a line torn by a crash mid-write: kept for an operator
+            deadletter_add(
+                event={"unreadable": repr(line)[:10000]},
+                error=f"torn spool line: {exc}",
+                source="spool",
+            )
+    events_store_now(events, source="spool")
 
 
 def spool_recover(*, directory: Path | None = None) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tracker.pipeline import events_drain
+from tracker.drain import events_drain
 from tracker.retention import retention_run
 from tracker.rollups import rollup_recent
 

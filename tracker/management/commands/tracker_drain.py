@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from tracker.pipeline import backlog, events_drain
+from tracker.drain import backlog, events_drain
 from tracker.rollups import rollup_recent
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from tracker.models import DeadLetter
-from tracker.pipeline import deadletters_redrive
+from tracker.store import deadletters_redrive
 
 
 class Command(BaseCommand):

@@ -1,0 +1,100 @@
+"""Email's counted kinds: a message sent to a recipient, its opens and its clicks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from consentry.kinds import Kind, Series, kind_register
+
+_OPENS = {
+    "human_opens": Q(machine=False),
+    "machine_opens": Q(machine=True),
+    "identified_opens": Q(recipient__isnull=False),
+}
+_CLICKS = {
+    "clicks": Q(machine=False),
+    "machine_clicks": Q(machine=True),
+    "identified_clicks": Q(recipient__isnull=False),
+}
+
+# The link report names them in this order.
+_LINK_CLICKS = {k: _CLICKS[k] for k in ("clicks", "identified_clicks", "machine_clicks")}
+
+
+def _sent(recipient: Any) -> tuple[str, dict[str, Any]]:
+    return "email_sent", {"email": recipient.send.email.name, "status": recipient.status}
+
+
+def _opened(open_: Any) -> tuple[str, dict[str, Any]]:
+    return "email_open", {"email_id": open_.email_id}
+
+
+def _clicked(click: Any) -> tuple[str, dict[str, Any]]:
+    return "email_click", {"url": click.link.url}
+
+
+def register() -> None:
+    from emails.models import EmailClick, EmailOpen, Recipient
+    from emails.services import clicks_store, opens_store
+
+    kind_register(
+        Kind(
+            code="sent",
+            model=Recipient,
+            owner="contact",
+            export_as="email_recipients",
+            # A token is a capability (whoever holds it can unsubscribe the recipient), not
+            # data about them, and an export passes through other hands.
+            export_exclude=("token",),
+            series=(
+                Series(
+                    report="email",
+                    counts={"sent": Q()},
+                    time_field="sent_at",
+                    object_field="send__email_id",
+                    base=Q(status="sent"),
+                ),
+            ),
+            timeline=_sent,
+            timeline_time="sent_at",
+            timeline_order="-id",
+            timeline_related=("send__email",),
+        )
+    )
+    kind_register(
+        Kind(
+            code="open",
+            model=EmailOpen,
+            owner="recipient__contact",
+            export_as="email_opens",
+            store=opens_store,
+            fields={"t": str},
+            series=(Series(report="email", counts=_OPENS, object_field="email_id"),),
+            # Opens stay in the email's counts, attributed to no one.
+            erase_detach=("recipient",),
+            timeline=_opened,
+        )
+    )
+    kind_register(
+        Kind(
+            code="click",
+            model=EmailClick,
+            owner="recipient__contact",
+            export_as="email_clicks",
+            store=clicks_store,
+            fields={"l": int},
+            series=(
+                Series(report="email", counts=_CLICKS, object_field="link__email_id"),
+                Series(
+                    report="link",
+                    counts=_LINK_CLICKS,
+                    object_field="link_id",
+                ),
+            ),
+            erase_detach=("recipient",),
+            timeline=_clicked,
+            timeline_related=("link",),
+        )
+    )

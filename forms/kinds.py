@@ -1,0 +1,34 @@
+"""Forms' counted kind: a submission."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from consentry.kinds import Kind, Series, kind_register
+
+
+def _timeline(submission: Any) -> tuple[str, dict[str, Any]]:
+    return "form_submission", {"form_id": submission.form_id}
+
+
+def register() -> None:
+    from forms.models import Submission
+
+    kind_register(
+        Kind(
+            code="submission",
+            model=Submission,
+            owner="contact",
+            export_as="form_submissions",
+            series=(
+                Series(
+                    report="form",
+                    counts={"submissions": Q(), "identified_submissions": Q(identified=True)},
+                    object_field="form_id",
+                ),
+            ),
+            timeline=_timeline,
+        )
+    )

@@ -1,0 +1,32 @@
+"""The tracker's counted kind: the page hit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consentry.kinds import Kind, Series, kind_register
+
+
+def _timeline(hit: Any) -> tuple[str, dict[str, Any]]:
+    return "page_hit", {"url": hit.url, "title": hit.title}
+
+
+def register() -> None:
+    from tracker.models import PageHit
+    from tracker.reports import pages_daily
+    from tracker.store import pages_store
+
+    kind_register(
+        Kind(
+            code="page",
+            # Identified hits; anonymous ones are staging rows (rolled up, then purged).
+            model=PageHit,
+            owner="contact",
+            export_as="page_hits",
+            store=pages_store,
+            fields={"site": str, "path": str},
+            series=(Series(report="page", counts={}, daily=pages_daily),),
+            device="device",
+            timeline=_timeline,
+        )
+    )
