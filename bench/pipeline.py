@@ -475,7 +475,7 @@ class Fixtures:
 
 
 def _device_id(rng: random.Random) -> str:
-    # tracker.services.device_new_id: token_urlsafe(24), 32 characters
+    # consent.gate.device_new_id: token_urlsafe(24), 32 characters
     return base64.urlsafe_b64encode(rng.getrandbits(192).to_bytes(24, "big")).decode()
 
 
