@@ -20,7 +20,11 @@ The rules, in short (the full table is `audit.rules`' docstring, and the report'
 Modules:
 - `rules`: the table and the judge (no Django, no Playwright, no gate);
 - `targets`: the server audited (in this process, or a deployment through its REST API);
-- `driver`: Chromium, the host site, the scenarios (Playwright imported lazily);
+- `host`: the host site, the customer's pages that embed the tracker;
+- `browser`: Chromium through Playwright (imported lazily): its launch, shared with the browser
+  tests, and one person's browser, whose every step is recorded and judged;
+- `scenarios`: what each scenario visits and does, and the browsers the states start with;
+- `run`: `run_audit`, the plan of modes, states and scenarios, played in one Chromium;
 - `report`: the results, as deterministic markdown or JSON;
 - `local`: the command's default run, in a child process on a throwaway database.
 """

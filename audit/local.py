@@ -101,7 +101,7 @@ def run_child(
     from django.test import override_settings
     from django.test.testcases import LiveServerThread
 
-    from audit.driver import run_audit
+    from audit.run import run_audit
     from audit.targets import InProcessTarget
 
     expected = os.environ.get(CHILD_DATABASE)

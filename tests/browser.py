@@ -22,24 +22,17 @@ from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Cookie, Page, Request, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Cookie, Page, Request
 
+from audit.browser import CHROMIUM, chromium_open
 from consent import registry
 from consent.gate import read_device
-from tests.conftest import CHROMIUM, _missing
+from tests.conftest import _missing
 from tests.tracking import CHROME
 
 CONSENT = registry.CONSENT.name
 DEVICE = registry.DEVICE.name
 FOCUS = registry.FOCUS.name
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT = 10.0
 TIMEOUT_MS = 10_000
 # The shop that emails and focus items link to cannot be reached from here: Chromium answers
@@ -96,14 +89,9 @@ def chromium() -> Iterator[Browser]:
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                yield browser
-            finally:
-                browser.close()
+        # The audit's own launch: the same Chromium, with the same flags, for both.
+        with chromium_open() as browser:
+            yield browser
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

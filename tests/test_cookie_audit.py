@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from audit.driver import run_audit
 from audit.rules import Mode, State
+from audit.run import run_audit
 from audit.targets import InProcessTarget
 from consent import gate
 

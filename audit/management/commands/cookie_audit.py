@@ -112,7 +112,8 @@ class Command(BaseCommand):
         self._finish(result, options)
 
     def _remote(self, options: dict[str, Any], chromium: Path) -> None:
-        from audit.driver import AuditSetupError, run_audit
+        from audit.browser import AuditSetupError
+        from audit.run import run_audit
         from audit.targets import RemoteTarget, TargetError
 
         if not options["token"]:
