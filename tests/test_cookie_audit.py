@@ -56,7 +56,6 @@ GATE_CALLERS = {
     "consentry.views",
     "emails.views",
     "focus.views",
-    "forms.services",
     "forms.views",
     "pages.views",
     "tracker.views",
@@ -143,7 +142,9 @@ def broken_gate(monkeypatch: pytest.MonkeyPatch) -> None:
         page_gpc: bool = False,
         browser: gate.Browser | None = None,
         contact_facts: gate.ContactFacts | None = None,
+        form: gate.FormFacts | None = None,
     ) -> gate.Decision:
+        held = browser if browser is not None else gate.read_browser(request)
         return gate.Decision(
             surface=surface,
             store=True,
@@ -151,7 +152,8 @@ def broken_gate(monkeypatch: pytest.MonkeyPatch) -> None:
             count=True,
             clear=False,
             reason=gate.Reason.GRANTED,
-            browser=browser if browser is not None else gate.read_browser(request),
+            browser=held,
+            new_device_id=gate.device_new_id() if held.device is None else None,
         )
 
     patched = set()
