@@ -172,6 +172,9 @@ EVENT_BATCH_MS = env.number("EVENT_BATCH_MS", 100, minimum=0, maximum=10_000)
 # before it keeps it as a dead letter and goes on.
 DRAIN_MAX_TRIES = env.number("DRAIN_MAX_TRIES", 5, minimum=1, maximum=100)
 
+# Days a dead letter is kept for an operator to re-drive before retention deletes it.
+DEAD_LETTER_DAYS = env.number("DEAD_LETTER_DAYS", 30, minimum=1, maximum=3650)
+
 # /healthz says "degraded" when the oldest event waiting in the stream is older than this many
 # seconds (the drain is stopped or cannot keep up), or when dead letters exist.
 DRAIN_LAG_DEGRADED_S = env.number("DRAIN_LAG_DEGRADED_S", 60, minimum=1, maximum=86_400)

@@ -17,12 +17,14 @@ field.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 # What may never appear in text the product keeps, shows or forwards.
@@ -81,8 +83,24 @@ def _strings(data: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings(value, f"{path}[{index}]")
 
 
+class BodyRefused(Exception):
+    """A request body no reader should try: too large to hold, or nested too deep to parse."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
 def request_check(request: HttpRequest) -> None:
-    """Raise TextRefused for the first refused character anywhere in the request."""
+    """Raise TextRefused for the first refused character anywhere in the request, or
+    BodyRefused for a body that cannot be read safely."""
+    # The product reads UTF-8 only. A charset named in Content-Type would have Django decode
+    # the query and form fields with that codec instead, and some codecs spell NUL or a lone
+    # surrogate in bytes this edge does not look for (`unicode_escape` reads `\x00`).
+    if request.encoding is not None and _codec(request.encoding) != "utf-8":
+        request.encoding = "utf-8"
     text_check(request.path_info, field="path")
     for key, value in request.META.items():
         if (key.startswith("HTTP_") or key == "CONTENT_TYPE") and isinstance(value, str):
@@ -102,20 +120,38 @@ def request_check(request: HttpRequest) -> None:
     if content_type == "multipart/form-data":
         _multipart_check(request)
         return
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is not None and length.isdigit() and int(length) > limit:
+        # Django refuses to hold such a body; a parser reading the stream itself (the API's)
+        # would take it unchecked.
+        raise BodyRefused(413, "too_large", f"the body must be at most {limit} bytes")
     try:
         body = request.body
-    except Exception:  # too large, or read already: the view answers for it
+    except Exception:  # read already: the view answers for it
         return
-    if content_type in _JSON_TYPES or content_type.endswith("+json"):
-        # JSON rejects raw control characters but lets DEL through.
-        if _JSON_ESCAPE in body or b"\x7f" in body:
-            try:
-                document = json.loads(body)
-            except ValueError:
-                return  # not JSON: the view's own parser answers 400
-            data_check(document)
-    elif (content_type in _FORM_TYPES or not content_type) and _RAW_SUSPECT.search(body):
-        _form_check(body)
+    if content_type in _FORM_TYPES or not content_type:
+        if _RAW_SUSPECT.search(body):
+            _form_check(body)
+        return
+    # Anything else may be read as JSON (the API's parser takes application/* too). JSON
+    # rejects raw control characters but lets DEL through, and spells the rest as escapes.
+    if _JSON_ESCAPE in body or b"\x7f" in body or body.count(b"[") + body.count(b"{") > 100:
+        try:
+            data_check(json.loads(body))
+        except RecursionError:
+            raise BodyRefused(400, "too_deep", "the body is nested too deeply") from None
+        except ValueError as exc:
+            if isinstance(exc, TextRefused):
+                raise
+            return  # not JSON: the view's own parser answers 400
+
+
+def _codec(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return name
 
 
 def _form_check(body: bytes) -> None:
@@ -172,4 +208,8 @@ class TextEdgeMiddleware:
             request_check(request)
         except TextRefused as exc:
             return refused_response(exc)
+        except BodyRefused as exc:
+            return JsonResponse(
+                {"error": exc.code, "detail": exc.detail, "fields": {}}, status=exc.status
+            )
         return self.get_response(request)

@@ -99,7 +99,14 @@ def deadletters_erase(*, contact_id: int, digests: set[str], needles: Iterable[s
     malformed event may hold them under any name, and an error may quote them)."""
     from tracker.models import DeadLetter
 
-    lowered = [needle.lower() for needle in needles if needle]
+    # Payloads keep every character outside ASCII escaped (tracker.store): look for that
+    # spelling too.
+    lowered = {
+        spelling.lower()
+        for needle in needles
+        if needle
+        for spelling in (needle, json.dumps(needle, ensure_ascii=True)[1:-1])
+    }
     doomed = []
     letters = DeadLetter.objects.values_list("id", "payload", "error")
     for pk, payload, error in letters.iterator(chunk_size=1000):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -56,15 +56,6 @@ class EmailRenderApi(APIView):
     )
     def post(self, request: Request, email_id: int) -> Response:
         return self._render(request.data, email_id)
-
-    @extend_schema(
-        parameters=[OpenApiParameter("contact", int, required=True)],
-        responses=OutputSerializer,
-        deprecated=True,
-        summary="Render one recipient's message: the same as POST, kept for existing clients",
-    )
-    def get(self, request: Request, email_id: int) -> Response:
-        return self._render(request.query_params, email_id)
 
 
 class EmailSendApi(APIView):

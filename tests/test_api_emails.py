@@ -42,9 +42,14 @@ def test_render_gives_the_message_a_site_sends_itself(sender):
     assert "?ct=" in body["html"]
     assert "See the sale" in body["text"]
     assert recipient.status == "external"
-    # Rendering again is the same recipient, not a new one; so is the GET older clients use.
-    sender.post(f"/api/v1/emails/{email.pk}/render/", {"contact": contact.pk}, format="json")
-    again = sender.get(f"/api/v1/emails/{email.pk}/render/", {"contact": contact.pk})
+    # Rendering again is the same recipient, not a new one. A GET writes nothing (a page on
+    # another site could make a signed-in sender's browser send one).
+    assert (
+        sender.get(f"/api/v1/emails/{email.pk}/render/", {"contact": contact.pk}).status_code == 405
+    )
+    again = sender.post(
+        f"/api/v1/emails/{email.pk}/render/", {"contact": contact.pk}, format="json"
+    )
     assert again.json()["headers"]["List-Unsubscribe"] == body["headers"]["List-Unsubscribe"]
     assert Recipient.objects.filter(contact=contact).count() == 1
 
@@ -55,7 +60,6 @@ def test_a_view_only_user_cannot_render_a_recipients_message(reader):
     email = email_make()
     contact = contact_upsert(email="ada@example.com")
     url = f"/api/v1/emails/{email.pk}/render/"
-    assert reader.get(url, {"contact": contact.pk}).status_code == 403
     assert reader.post(url, {"contact": contact.pk}, format="json").status_code == 403
     assert not Recipient.objects.exists()
     assert not EmailSend.objects.exists()
@@ -101,13 +105,15 @@ def test_errors_have_one_shape(sender):
 
 def test_permissions_are_enforced(reader):
     email = email_make()
-    anonymous = APIClient().get(f"/api/v1/emails/{email.pk}/render/", {"contact": 1})
+    anonymous = APIClient().post(f"/api/v1/emails/{email.pk}/render/", {"contact": 1})
     assert anonymous.status_code == 401
     assert anonymous.json()["error"] == "not_authenticated"
     denied = reader.post(f"/api/v1/emails/{email.pk}/send/", {"contacts": [1]}, format="json")
     assert denied.status_code == 403
     assert denied.json()["error"] == "permission_denied"
-    assert api_client().get(f"/api/v1/emails/{email.pk}/render/", {"contact": 1}).status_code == 403
+    assert (
+        api_client().post(f"/api/v1/emails/{email.pk}/render/", {"contact": 1}).status_code == 403
+    )
 
 
 def test_the_openapi_schema_and_offline_docs_are_served(client):

@@ -90,11 +90,6 @@ MATRIX: dict[tuple[str, str], tuple[str, ...] | None] = {
         "emails.view_email",
         "contacts.view_contact",
     ),
-    ("api-email-render", "GET"): (
-        "emails.add_emailsend",
-        "emails.view_email",
-        "contacts.view_contact",
-    ),
     ("api-email-send", "POST"): ("emails.add_emailsend",),
     ("api-stats", "GET"): ("tracker.view_dailystat",),
     ("api-dead-letters", "GET"): ("tracker.view_deadletter",),

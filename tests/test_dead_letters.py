@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 
 from consentry.health import EVENT_STREAM, EVENT_TRIES
@@ -170,3 +170,43 @@ def test_the_admin_lists_dead_letters_for_staff_with_the_permission(admin_client
     page = admin_client.get("/admin/tracker/deadletter/")
     assert page.status_code == 200
     assert b"malformed: missing" in page.content
+
+
+@pytest.mark.postgres
+def test_a_fault_that_is_not_the_events_own_holds_the_batch_and_dead_letters_nothing(
+    redis_client,
+):
+    from django.db.utils import ProgrammingError
+
+    events = [_page() for _ in range(3)]
+    for event in events:
+        _xadd(redis_client, event)
+    # A release running before its migration: the table is not there.
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE tracker_anonymoushit RENAME TO tracker_anonymoushit_away")
+    with override_settings(DRAIN_MAX_TRIES=1):
+        for _ in range(3):
+            with pytest.raises(ProgrammingError), transaction.atomic():
+                events_drain()
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE tracker_anonymoushit_away RENAME TO tracker_anonymoushit")
+    assert DeadLetter.objects.count() == 0
+    assert redis_client.hlen(EVENT_TRIES) == 0
+    assert _drain_until_empty(redis_client)
+    assert AnonymousHit.objects.count() == 3
+
+
+def test_retention_deletes_dead_letters_older_than_dead_letter_days():
+    import datetime as dt
+
+    from tracker.retention import retention_run
+    from tracker.store import deadletter_add
+
+    old = deadletter_add(event=_page(), error="x", source="drain")
+    DeadLetter.objects.filter(pk=old.pk).update(
+        created_at=dt.datetime.now(tz=dt.UTC) - dt.timedelta(days=31)
+    )
+    recent = deadletter_add(event=_page(), error="x", source="drain")
+    with override_settings(DEAD_LETTER_DAYS=30):
+        assert retention_run()["dead_letters_expired"] == 1
+    assert list(DeadLetter.objects.values_list("pk", flat=True)) == [recent.pk]

@@ -151,3 +151,16 @@ def test_erasure_removes_the_dead_letters_that_name_the_person(client, redis_cli
     [kept] = DeadLetter.objects.all()
     assert json.loads(kept.payload)["d"] == "a-strangers-device"
     assert rows_holding(device.public_id) == []
+
+
+def test_erasure_finds_a_non_ascii_email_in_a_dead_letter_kept_as_escaped_text():
+    from contacts.rights import contact_erase
+    from tracker.store import deadletter_add
+
+    contact = Contact.objects.create(email="jöhn@exämple.com")
+    deadletter_add(
+        event={"k": "nonsense", "note": "from jöhn@exämple.com"}, error="x", source="drain"
+    )
+    assert "\\u00f6" in DeadLetter.objects.get().payload
+    contact_erase(contact=contact)
+    assert not DeadLetter.objects.exists()

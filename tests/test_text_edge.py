@@ -157,3 +157,54 @@ def test_any_text_is_either_kept_exactly_or_refused_naming_its_field(client, val
     else:
         assert response.status_code == 200
         assert AnonymousHit.objects.get(event_id=event_id).title == value
+
+
+def test_a_charset_in_the_request_cannot_smuggle_a_refused_character_past_the_edge(
+    client, redis_client
+):
+    # With charset=unicode_escape Django would decode "\x00" in the query to NUL.
+    response = client.get(
+        "/mtracking.gif?page_url=http://testserver/a&page_title=x%5Cx00y%5Cud800z",
+        headers={"User-Agent": CHROME, "Content-Type": "text/plain; charset=unicode_escape"},
+    )
+    assert response.status_code == 200
+    ((_, fields),) = redis_client.xrange(EVENT_STREAM)
+    title = json.loads(fields[b"e"])["title"]
+    assert title == "x\\x00y\\ud800z"  # read as the UTF-8 text it is
+
+
+@pytest.mark.parametrize("path", ["/mtc/event", "/api/v1/contacts/", "/email/webhook/bounce"])
+def test_a_body_nested_too_deep_is_a_400_not_a_500(client, path):
+    deep = "[" * 5000 + '"x"' + "]" * 5000
+    response = client.post(path, data=deep, content_type="application/json")
+    assert response.status_code == 400, response.content[:200]
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encode"),
+    [
+        ("application/*", lambda text: text.encode()),
+        ("application/json; charset=utf-16", lambda text: text.encode("utf-16")),
+    ],
+)
+def test_the_api_refuses_bad_text_under_any_content_type_the_parser_takes(content_type, encode):
+    api = api_client("contacts.add_contact", "contacts.change_contact", "contacts.view_contact")
+    body = encode('{"email": "a@example.com", "fields": {"k": "a\\u0000b"}}')
+    response = api.generic("POST", "/api/v1/contacts/", body, content_type=content_type)
+    assert 400 <= response.status_code < 500, response.content[:200]
+    from contacts.models import Contact
+
+    assert not Contact.objects.exists()
+
+
+def test_a_body_too_large_to_hold_is_refused_before_any_parser_reads_it(client):
+    from django.conf import settings as django_settings
+
+    big = (
+        '{"email": "a@example.com", "x": "'
+        + "a" * django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        + '"}'
+    )
+    response = client.post("/api/v1/contacts/", data=big, content_type="application/json")
+    assert response.status_code == 413

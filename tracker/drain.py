@@ -86,8 +86,11 @@ def _store_alone(client: redis.Redis, entries: list[Entry]) -> tuple[int, list[b
     """After a batch failed: each entry in a transaction of its own, so that one bad entry
     holds back no other. An entry that fails is left pending and tried again by the next
     drain; on its DRAIN_MAX_TRIES-th failure it becomes a dead letter. Returns how many were
-    written and the ids that are done with (stored or dead-lettered)."""
+    written and the ids that are done with (stored or dead-lettered). A fault that is not the
+    entry's own (store.TRANSIENT: the database away, a release running before its migration)
+    is raised: the batch waits, and no entry is counted a try."""
     written, done = 0, []
+    failed: list[tuple[Entry, Exception]] = []
     for entry in entries:
         if entry.event is None:
             done.append(entry.stream_id)
@@ -97,22 +100,25 @@ def _store_alone(client: redis.Redis, entries: list[Entry]) -> tuple[int, list[b
         except TRANSIENT:
             raise
         except Exception as exc:
-            tries = int(client.hincrby(EVENT_TRIES, entry.stream_id, 1))
-            if tries < settings.DRAIN_MAX_TRIES:
-                logger.warning(
-                    "a pipeline event failed (try %d of %d): %s: %.300s",
-                    tries,
-                    settings.DRAIN_MAX_TRIES,
-                    type(exc).__name__,
-                    exc,
-                )
-                continue
+            failed.append((entry, exc))
+            continue
+        done.append(entry.stream_id)
+    for entry, error in failed:
+        tries = int(client.hincrby(EVENT_TRIES, entry.stream_id, 1))
+        if tries < settings.DRAIN_MAX_TRIES:
+            logger.warning(
+                "a pipeline event failed (try %d of %d): %s: %.300s",
+                tries,
+                settings.DRAIN_MAX_TRIES,
+                type(error).__name__,
+                error,
+            )
+            continue
+        stream_id = entry.stream_id.decode()
+        # Kept once, even when this entry's acknowledgement was lost and it comes back.
+        if not DeadLetter.objects.filter(stream_id=stream_id, source="drain").exists():
             deadletter_add(
-                event=entry.event,
-                error=exc,
-                source="drain",
-                stream_id=entry.stream_id.decode(),
-                tries=tries,
+                event=entry.event, error=error, source="drain", stream_id=stream_id, tries=tries
             )
         done.append(entry.stream_id)
     return written, done

@@ -55,7 +55,7 @@ def payload_read(request: HttpRequest) -> dict[str, str]:
     if content_type in ("application/json", "text/plain"):
         try:
             data = json.loads(text) if text.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BadInput(400, "bad_json", "the body is not valid JSON") from None
         if not isinstance(data, dict):
             raise BadInput(400, "bad_json", "the body must be a JSON object")

@@ -169,9 +169,11 @@ class DeadLetter(models.Model):
         try:
             event = json.loads(self.payload)
         except ValueError:
-            return self.payload
-        if isinstance(event, dict):
-            for key in SECRET_EVENT_KEYS:
-                if event.get(key):
-                    event[key] = "(hidden)"
+            event = None
+        if not isinstance(event, dict) or "unreadable" in event:
+            # Nothing says which part of it is a token: none of it is shown.
+            return f"(not an event object: {len(self.payload)} characters, not shown)"
+        for key in SECRET_EVENT_KEYS:
+            if event.get(key):
+                event[key] = "(hidden)"
         return json.dumps(event, ensure_ascii=True)

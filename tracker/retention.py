@@ -1,5 +1,6 @@
 """Retention: anonymous staging rows go with their salt after 48 hours (after a last rollup),
-identified hits after RETENTION_DAYS. Idempotent: run it as often as you like."""
+identified hits after RETENTION_DAYS, dead letters after DEAD_LETTER_DAYS. Idempotent: run it
+as often as you like."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 
 from django.conf import settings
 
-from tracker.models import AnonymousHit, PageHit, Salt
+from tracker.models import AnonymousHit, DeadLetter, PageHit, Salt
 from tracker.rollups import rollup_day
 from tracker.salts import salts_forget
 
@@ -38,7 +39,12 @@ def retention_run(*, now: dt.datetime | None = None) -> dict[str, int]:
     expired, _ = PageHit.objects.filter(
         created_at__lt=now - dt.timedelta(days=settings.RETENTION_DAYS)
     ).delete()
+    # A dead letter is kept for an operator to re-drive, not for ever: it may hold a device id.
+    dead, _ = DeadLetter.objects.filter(
+        created_at__lt=now - dt.timedelta(days=settings.DEAD_LETTER_DAYS)
+    ).delete()
     return {
+        "dead_letters_expired": dead,
         "rolled_up_days": len(done_days),
         "staging_deleted": staging,
         "salts_deleted": salts,

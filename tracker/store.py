@@ -17,7 +17,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    ProgrammingError,
+    connection,
+    transaction,
+)
 from django.db.models import CharField, Field
 
 from consentry.kinds import Event, Optional, kind_get
@@ -28,10 +35,11 @@ logger = logging.getLogger("tracker.store")
 
 Hit = TypeVar("Hit", AnonymousHit, PageHit)
 
-# Errors that say the database cannot be reached or is busy now, not that an event is bad: the
-# batch waits in the stream and is tried again whole. Anything else an event's storing raises
-# is the event's own fault, and only that event is held back.
-TRANSIENT = (OperationalError, InterfaceError)
+# Errors that say the database cannot take anything now (unreachable, busy, a schema the code
+# does not expect, an internal failure), not that an event is bad: the batch waits in the
+# stream and is tried again whole. Anything else an event's storing raises is the event's own
+# fault, and only that event is held back.
+TRANSIENT = (OperationalError, InterfaceError, ProgrammingError, InternalError)
 
 
 @dataclass(frozen=True, slots=True)
