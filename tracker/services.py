@@ -16,6 +16,7 @@ from tracker.enqueue import event_enqueue
 from tracker.machines import machine_source
 from tracker.minimise import (
     UTM_KEYS,
+    Page,
     agent_parse,
     page_parse,
     referrer_domain,
@@ -74,7 +75,7 @@ def hit_record(
     *,
     request: HttpRequest,
     decision: Decision,
-    page_url: str,
+    page: Page,
     title: str = "",
     referrer: str = "",
     language: str = "",
@@ -82,13 +83,13 @@ def hit_record(
     utm: dict[str, str] | None = None,
     event_id: str | None = None,
 ) -> HitResult:
-    """Count a page hit as the decision allows: anonymously, identified, or not at all.
+    """Count a hit on `page` (parsed once, by the view that read it) as the decision allows:
+    anonymously, identified, or not at all.
 
     Anonymous hits never carry a device or contact; identified hits need decision.identify.
     The raw IP and user agent are used here, in the request, and never leave it.
     """
-    page = page_parse(page_url)
-    if page is None or not decision.count:
+    if not decision.count:
         return HitResult(counted=False, identified=False, device_id=decision.device_id)
     user_agent = request.META.get("HTTP_USER_AGENT", "")[:1024]
     agent = agent_parse(user_agent)
@@ -130,7 +131,7 @@ def hit_record(
     if identity.device_id is not None:
         event.update(
             d=identity.device_id,
-            url=url_without_query(page_url),
+            url=f"{page.site}{page.path}",
             ref=url_without_query(referrer),
             lang=language[:35],
             res=resolution[:20],
@@ -149,7 +150,7 @@ def site_allowed(site: str, request: HttpRequest) -> bool:
     """Sites this tracker counts for: TRACKED_SITES, and the tracker's own origin."""
     if site in settings.TRACKED_SITES:
         return True
-    public = page_parse(settings.PUBLIC_URL)
+    public = page_parse(settings.PUBLIC_URL)  # cached: one parse per process
     if public is not None and site == public.site:
         return True
     return site == f"{request.scheme}://{request.get_host()}".lower()

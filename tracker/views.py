@@ -24,7 +24,7 @@ from consent.services import choice_make
 from consentry.ratelimit import event_limiter
 from contacts.selectors import device_owner
 from tracker.inputs import BadInput, payload_read, query_read
-from tracker.minimise import UTM_KEYS, page_parse
+from tracker.minimise import UTM_KEYS, Page, page_parse
 from tracker.services import HitResult, hit_record, site_allowed
 
 SCRIPT = Path(settings.BASE_DIR) / "clients" / "js" / "dist" / "mtc.min.js"
@@ -127,7 +127,7 @@ def event(request: HttpRequest) -> HttpResponseBase:
         counted = False
     elif kind == "pageview":
         decision = decide(request, surface=Surface.PAGE, page_gpc=page_gpc)
-        result = _record(request, decision, page_url, data)
+        result = _record(request, decision, page, data)
         counted = result.counted
         apply(response, decision, device_id=result.device_id)
     else:
@@ -137,13 +137,13 @@ def event(request: HttpRequest) -> HttpResponseBase:
 
 
 def _record(
-    request: HttpRequest, decision: Decision, page_url: str, data: dict[str, str]
+    request: HttpRequest, decision: Decision, page: Page, data: dict[str, str]
 ) -> HitResult:
     """A hit from the fields Mautic's script and pixel send (the same names in both)."""
     return hit_record(
         request=request,
         decision=decision,
-        page_url=page_url,
+        page=page,
         title=data.get("page_title", ""),
         referrer=data.get("page_referrer", ""),
         language=data.get("page_language", ""),
@@ -186,7 +186,7 @@ def pixel(request: HttpRequest) -> HttpResponseBase:
     decision = decide(request, surface=Surface.PIXEL)
     device_id = None
     if status == 200 and page is not None and site_allowed(page.site, request):
-        device_id = _record(request, decision, page_url, data).device_id
+        device_id = _record(request, decision, page, data).device_id
     elif status == 200:
         status = 400
     response = HttpResponse(PIXEL, content_type="image/gif", status=status)
