@@ -1,7 +1,7 @@
 """Who may call which API operation: Django's model permissions, declared per view.
 
 Every class here fails closed. An operation added to a view without its own permissions is
-refused to everyone, never opened to every signed-in user (tests/test_api_permissions.py
+refused to everyone, never opened to every signed-in user (tests/api/test_api_permissions.py
 walks the URL conf and holds each operation to a declared matrix)."""
 
 from __future__ import annotations

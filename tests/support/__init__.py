@@ -1,0 +1,1 @@
+"""Helpers the tests share: clients, factories, browsers, real services."""
