@@ -34,6 +34,23 @@ export type ConsentCallback = (reply: ConsentReply) => void;
  * `type`, `id` and `gpc` are always set by the tracker and cannot be overridden.
  */
 export type PageviewFields = Record<string, string | number | boolean | null | undefined>;
+/**
+ * What Mautic's `mauticPageEventDelivered` event carries, and what `onload` / `onerror`
+ * receive: the command as the page gave it, the fields sent, and the server's reply (absent
+ * when there was none).
+ */
+export interface DeliveryDetail {
+    event: unknown[];
+    params: Payload;
+    response?: ConsentReply;
+}
+/** Mautic's fourth argument to `mt('send', 'pageview', fields, callbacks)`. */
+export interface DeliveryCallbacks {
+    /** Called once the server answered with success. */
+    onload?: (detail: DeliveryDetail) => void;
+    /** Called when the request failed (network error after the retry, or an error reply). */
+    onerror?: (detail: DeliveryDetail) => void;
+}
 export interface TrackerOptions {
     /**
      * Origin plus path prefix of the Consentry server, e.g. `https://t.example.com`
@@ -42,8 +59,11 @@ export interface TrackerOptions {
     baseUrl: string;
 }
 export interface Tracker {
-    /** Record a pageview. Resolves with the server's reply, or undefined if there was none. */
-    send(type: 'pageview', fields?: PageviewFields): Promise<ConsentReply | undefined>;
+    /**
+     * Record a pageview. Resolves with the server's reply, or undefined if there was none.
+     * `callbacks.onload` runs after a successful reply, `callbacks.onerror` after a failure.
+     */
+    send(type: 'pageview', fields?: PageviewFields, callbacks?: DeliveryCallbacks): Promise<ConsentReply | undefined>;
     /** Record the visitor's consent choice (the server sets or clears its own cookies). */
     consent(action: ConsentAction): Promise<ConsentReply | undefined>;
     /** The visitor objects: not even anonymous counting from now on. */
@@ -56,6 +76,12 @@ export interface Tracker {
      */
     command(...args: unknown[]): Promise<ConsentReply | undefined> | undefined;
 }
+/** Everything sent to the server; serialised as JSON (or as a query string for the pixel). */
+export type Payload = Record<string, unknown>;
+/** Run a page's function; a broken callback must not break the tracker, nor the page. */
+export declare function guard(f: () => unknown): void;
+/** Mautic's `MauticJS.dispatchEvent`: a CustomEvent on the document, with `detail`. */
+export declare function dispatch(name: string, detail?: unknown): void;
 /**
  * A string the server accepts: lone surrogates (a title cut in the middle of an emoji) become
  * U+FFFD, as a UTF-8 encoder would make them, and control characters other than tab and line

@@ -6,6 +6,17 @@ var RETRY_DELAY_MS = 1e3;
 function warn(message) {
   if (host.console && host.console.warn) host.console.warn("[consentry] " + message);
 }
+function guard(f) {
+  try {
+    f();
+  } catch (e) {
+  }
+}
+function dispatch(name, detail) {
+  const doc = host.document;
+  if (!doc || !doc.dispatchEvent || typeof host.CustomEvent != "function") return;
+  guard(() => doc.dispatchEvent(new host.CustomEvent(name, { detail })));
+}
 function uuid() {
   const crypto = host.crypto;
   if (crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -93,42 +104,61 @@ function createTracker(options) {
       return new Promise((resume) => setTimeout(resume, RETRY_DELAY_MS)).then(() => post(body, true));
     });
   }
-  function deliver(payload) {
+  function deliver(payload, event, callbacks) {
+    const detail = { event: event || [], params: payload };
     if (!host.fetch) {
       if (payload.type == "pageview" && host.Image) {
-        new host.Image().src = base + "/mtracking.gif?" + toQuery(payload);
+        const image = new host.Image();
+        image.onload = () => settled(true, detail, callbacks);
+        image.onerror = () => settled(false, detail, callbacks);
+        image.src = base + "/mtracking.gif?" + toQuery(payload);
       } else {
         warn("this browser cannot send " + payload.type);
       }
       return Promise.resolve(void 0);
     }
-    return post(JSON.stringify(payload, wellFormedValue)).then((response) => response && response.json()).then((reply) => {
-      if (!reply || typeof reply != "object") return void 0;
-      for (const listener of listeners.slice()) {
-        try {
-          listener(reply);
-        } catch (e) {
-        }
+    let ok = false;
+    return post(JSON.stringify(payload, wellFormedValue)).then((response) => {
+      ok = !!response && response.ok !== false;
+      return response && response.json();
+    }).then((reply) => {
+      if (!reply || typeof reply != "object" || !("consent" in reply)) {
+        settled(false, detail, callbacks);
+        return void 0;
       }
-      return reply;
-    }).catch(() => void 0);
+      if (ok) {
+        for (const listener of listeners.slice()) guard(() => listener(reply));
+      }
+      detail.response = reply;
+      settled(ok, detail, callbacks);
+      return ok ? reply : void 0;
+    }).catch(() => settled(false, detail, callbacks));
   }
-  function enqueue(build) {
+  function settled(ok, detail, callbacks) {
+    const callback = callbacks && (ok ? callbacks.onload : callbacks.onerror);
+    if (typeof callback == "function") guard(() => callback(detail));
+    if (ok && detail.params.type == "pageview") dispatch("mauticPageEventDelivered", detail);
+    return void 0;
+  }
+  function enqueue(build, event, callbacks) {
     let payload;
     try {
       payload = build();
     } catch (e) {
       return Promise.resolve(void 0);
     }
-    const done = chain.then(() => deliver(payload));
+    const done = chain.then(() => deliver(payload, event, callbacks));
     chain = done;
     return done;
   }
-  function send(type, fields) {
+  function send(type, fields, callbacks) {
     if (type != "pageview") {
       warn("unknown hit type: " + String(type));
       return Promise.resolve(void 0);
     }
+    const event = ["send", type];
+    if (fields !== void 0 || callbacks !== void 0) event.push(fields);
+    if (callbacks !== void 0) event.push(callbacks);
     return enqueue(() => {
       const context = pageContext("pageview");
       const screen = host.screen;
@@ -142,7 +172,7 @@ function createTracker(options) {
       payload.id = context.id;
       payload.gpc = context.gpc;
       return payload;
-    });
+    }, event, callbacks && typeof callbacks == "object" ? callbacks : void 0);
   }
   function sendConsent(consent2) {
     return enqueue(() => ({ ...pageContext("consent"), consent: consent2 }));
@@ -166,7 +196,7 @@ function createTracker(options) {
     try {
       switch (name) {
         case "send":
-          return send(first, second);
+          return send(first, second, args[3]);
         case "consent":
           return consent(first);
         case "setCookieConsentGiven":

@@ -40,6 +40,25 @@ export type ConsentCallback = (reply: ConsentReply) => void;
  */
 export type PageviewFields = Record<string, string | number | boolean | null | undefined>;
 
+/**
+ * What Mautic's `mauticPageEventDelivered` event carries, and what `onload` / `onerror`
+ * receive: the command as the page gave it, the fields sent, and the server's reply (absent
+ * when there was none).
+ */
+export interface DeliveryDetail {
+  event: unknown[];
+  params: Payload;
+  response?: ConsentReply;
+}
+
+/** Mautic's fourth argument to `mt('send', 'pageview', fields, callbacks)`. */
+export interface DeliveryCallbacks {
+  /** Called once the server answered with success. */
+  onload?: (detail: DeliveryDetail) => void;
+  /** Called when the request failed (network error after the retry, or an error reply). */
+  onerror?: (detail: DeliveryDetail) => void;
+}
+
 export interface TrackerOptions {
   /**
    * Origin plus path prefix of the Consentry server, e.g. `https://t.example.com`
@@ -49,8 +68,11 @@ export interface TrackerOptions {
 }
 
 export interface Tracker {
-  /** Record a pageview. Resolves with the server's reply, or undefined if there was none. */
-  send(type: 'pageview', fields?: PageviewFields): Promise<ConsentReply | undefined>;
+  /**
+   * Record a pageview. Resolves with the server's reply, or undefined if there was none.
+   * `callbacks.onload` runs after a successful reply, `callbacks.onerror` after a failure.
+   */
+  send(type: 'pageview', fields?: PageviewFields, callbacks?: DeliveryCallbacks): Promise<ConsentReply | undefined>;
   /** Record the visitor's consent choice (the server sets or clears its own cookies). */
   consent(action: ConsentAction): Promise<ConsentReply | undefined>;
   /** The visitor objects: not even anonymous counting from now on. */
@@ -65,7 +87,7 @@ export interface Tracker {
 }
 
 /** Everything sent to the server; serialised as JSON (or as a query string for the pixel). */
-type Payload = Record<string, unknown>;
+export type Payload = Record<string, unknown>;
 
 /** What the `consent` field of a consent request may say ('object' = optOut). */
 type ConsentWire = ConsentAction | 'object';
@@ -80,6 +102,22 @@ const RETRY_DELAY_MS = 1000;
 
 function warn(message: string): void {
   if (host.console && host.console.warn) host.console.warn('[consentry] ' + message);
+}
+
+/** Run a page's function; a broken callback must not break the tracker, nor the page. */
+export function guard(f: () => unknown): void {
+  try {
+    f();
+  } catch (e) {
+    // swallowed on purpose
+  }
+}
+
+/** Mautic's `MauticJS.dispatchEvent`: a CustomEvent on the document, with `detail`. */
+export function dispatch(name: string, detail?: unknown): void {
+  const doc = host.document;
+  if (!doc || !doc.dispatchEvent || typeof host.CustomEvent != 'function') return;
+  guard(() => doc.dispatchEvent(new host.CustomEvent(name, { detail })));
 }
 
 /**
@@ -201,55 +239,79 @@ export function createTracker(options: TrackerOptions): Tracker {
       });
   }
 
-  /** Send one payload and hand the reply to the listeners. Never rejects. */
-  function deliver(payload: Payload): Promise<ConsentReply | undefined> {
+  /**
+   * Send one payload and hand the reply to the listeners, then to the command's own callbacks
+   * (`onload` on success, `onerror` on failure), and announce a delivered pageview with Mautic's
+   * `mauticPageEventDelivered` event. Never rejects.
+   */
+  function deliver(payload: Payload, event?: unknown[], callbacks?: DeliveryCallbacks): Promise<ConsentReply | undefined> {
+    const detail: DeliveryDetail = { event: event || [], params: payload };
     if (!host.fetch) {
       // Very old browsers: a pageview can still be counted through the pixel. There is no
       // reply to read, and a consent change is not made through a GET.
       if (payload.type == 'pageview' && host.Image) {
-        new host.Image().src = base + '/mtracking.gif?' + toQuery(payload);
+        const image = new host.Image();
+        image.onload = () => settled(true, detail, callbacks);
+        image.onerror = () => settled(false, detail, callbacks);
+        image.src = base + '/mtracking.gif?' + toQuery(payload);
       } else {
         warn('this browser cannot send ' + payload.type);
       }
       return Promise.resolve(undefined);
     }
+    let ok = false;
     return post(JSON.stringify(payload, wellFormedValue))
-      .then((response) => response && response.json())
-      .then((reply) => {
-        if (!reply || typeof reply != 'object') return undefined;
-        for (const listener of listeners.slice()) {
-          try {
-            listener(reply);
-          } catch (e) {
-            // A broken callback must not break the tracker, nor the page.
-          }
-        }
-        return reply as ConsentReply;
+      .then((response) => {
+        ok = !!response && response.ok !== false;
+        return response && response.json();
       })
-      .catch(() => undefined);
+      .then((reply) => {
+        if (!reply || typeof reply != 'object' || !('consent' in reply)) {
+          settled(false, detail, callbacks);
+          return undefined;
+        }
+        if (ok) {
+          for (const listener of listeners.slice()) guard(() => listener(reply));
+        }
+        detail.response = reply as ConsentReply;
+        settled(ok, detail, callbacks);
+        return ok ? (reply as ConsentReply) : undefined;
+      })
+      .catch(() => settled(false, detail, callbacks));
+  }
+
+  /** A request is over: its callback, then (for a counted pageview) the page-wide event. */
+  function settled(ok: boolean, detail: DeliveryDetail, callbacks?: DeliveryCallbacks): undefined {
+    const callback = callbacks && (ok ? callbacks.onload : callbacks.onerror);
+    if (typeof callback == 'function') guard(() => callback(detail));
+    if (ok && detail.params.type == 'pageview') dispatch('mauticPageEventDelivered', detail);
+    return undefined;
   }
 
   /**
    * Build a payload now (at call time, so it describes the page as it is now) and append its
    * request to the serial chain. A builder that fails drops the request instead of throwing.
    */
-  function enqueue(build: () => Payload): Promise<ConsentReply | undefined> {
+  function enqueue(build: () => Payload, event?: unknown[], callbacks?: DeliveryCallbacks): Promise<ConsentReply | undefined> {
     let payload: Payload;
     try {
       payload = build();
     } catch (e) {
       return Promise.resolve(undefined);
     }
-    const done = chain.then(() => deliver(payload));
+    const done = chain.then(() => deliver(payload, event, callbacks));
     chain = done;
     return done;
   }
 
-  function send(type: 'pageview', fields?: PageviewFields): Promise<ConsentReply | undefined> {
+  function send(type: 'pageview', fields?: PageviewFields, callbacks?: DeliveryCallbacks): Promise<ConsentReply | undefined> {
     if (type != 'pageview') {
       warn('unknown hit type: ' + String(type));
       return Promise.resolve(undefined);
     }
+    const event: unknown[] = ['send', type];
+    if (fields !== undefined || callbacks !== undefined) event.push(fields);
+    if (callbacks !== undefined) event.push(callbacks);
     return enqueue(() => {
       const context = pageContext('pageview');
       const screen = host.screen;
@@ -265,7 +327,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       payload.id = context.id;
       payload.gpc = context.gpc;
       return payload;
-    });
+    }, event, callbacks && typeof callbacks == 'object' ? callbacks : undefined);
   }
 
   function sendConsent(consent: ConsentWire): Promise<ConsentReply | undefined> {
@@ -293,8 +355,8 @@ export function createTracker(options: TrackerOptions): Tracker {
     const [name, first, second] = args;
     try {
       switch (name) {
-        case 'send': // mt('send', 'pageview', {fields})
-          return send(first as 'pageview', second as PageviewFields);
+        case 'send': // mt('send', 'pageview', {fields}, {onload, onerror})
+          return send(first as 'pageview', second as PageviewFields, args[3] as DeliveryCallbacks);
         case 'consent': // mt('consent', 'grant' | 'revoke')
           return consent(first as ConsentAction);
         case 'setCookieConsentGiven':

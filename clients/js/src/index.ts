@@ -14,6 +14,8 @@ export type {
   ConsentCallback,
   ConsentReply,
   ConsentState,
+  DeliveryCallbacks,
+  DeliveryDetail,
   PageviewFields,
   Tracker,
   TrackerOptions,

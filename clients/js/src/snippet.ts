@@ -11,14 +11,20 @@
  *
  * Until this file arrives, `mt(...)` only records its arguments in `mt.q`. On load we replace
  * the stub with the real dispatcher and replay the recorded calls, in order.
+ *
+ * The same build is served as `/mautic-tracking.js`, Mautic 7's tracking add-on: loaded after
+ * `/mautic-essential.js`, it completes the `MauticJS` runtime that one installed, sets
+ * `MauticJS.trackingEnabled` and dispatches `mautic:tracking-enabled`. Whether anything is
+ * counted or identified is still the server's gate's decision, never this script's.
  */
-import { createTracker } from './core.js';
+import { createTracker, dispatch } from './core.js';
+import { runtimeInstall } from './runtime.js';
 
 /** The page's `mt` function: the snippet's queueing stub, or ours once loaded. */
 type Stub = ((...args: unknown[]) => unknown) & { q?: ArrayLike<unknown>[]; consentry?: boolean };
 
 /** Matches the fallback's script URL: `.../mtc.js`, optionally with a query or fragment. */
-const SCRIPT_PATH = /\/mtc(\.min)?\.js([?#]|$)/;
+const SCRIPT_PATH = /\/(mtc|mautic-tracking)(\.min)?\.js([?#]|$)/;
 
 /**
  * The tracker's base URL: origin plus path prefix of this script's own src, e.g.
@@ -50,9 +56,16 @@ const stub: Stub | undefined = win[name];
 
 // Loaded twice on the same page? The first copy already owns the global.
 if (!(stub && stub.consentry)) {
+  const runtime = runtimeInstall(win);
   const tracker = createTracker({ baseUrl: scriptBase(document) });
 
+  let first = true;
   const mt: Stub = function (...args: unknown[]) {
+    if (first && args[0] == 'send') {
+      // Mautic's beforeFirstEventDelivery hooks run once, before the first pageview leaves.
+      first = false;
+      runtime.runBeforeFirstDelivery(args[2]);
+    }
     return tracker.command(...args);
   };
   mt.consentry = true;
@@ -62,4 +75,8 @@ if (!(stub && stub.consentry)) {
   // request and appends it to the tracker's serial chain, so order is kept on the wire too.
   const queued = (stub && stub.q) || [];
   for (let i = 0; i < queued.length; i++) mt(...Array.prototype.slice.call(queued[i]));
+
+  runtime.trackingEnabled = true;
+  runtime.requestWithCredentials = true;
+  dispatch('mautic:tracking-enabled');
 }
