@@ -220,8 +220,8 @@ class AuditResult:
         add("## The rules")
         add("")
         add(
-            "Judged by the audit itself from DESIGN.md, not by asking the gate "
-            "(`consent/audit/rules.py`): a broken gate cannot pass."
+            "Judged by the audit itself from the gate's rules as docs/architecture.md states "
+            "them, not by asking the gate (`audit/rules.py`): a broken gate cannot pass."
         )
         add("")
         add(rules_table)
@@ -247,7 +247,7 @@ class AuditResult:
             key=lambda s: (s.id.split("/")[-1], MODES.index(s.mode)),
         )
         if rfc:
-            add("## The RFC's steps")
+            add("## The six cookie problems, step by step")
             add("")
             add(
                 "The request for comments “Improving Mautic's GDPR Compliance - Cookie "

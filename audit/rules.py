@@ -5,11 +5,11 @@
 | `consentry_device` | only with a permit, and never by a surface that cannot store |
 | `consentry_consent` | only where the visitor made a choice, or as a refusal for Do-Not-Contact |
 | `consentry_focus_{id}` | only by the view pixel of that focus item, once shown (functional) |
-| `mtc_id`, `mtc_sid`, `mautic_*` | never; expired by the end of every scenario (RFC Problem 6) |
+| `mtc_id`, `mtc_sid`, `mautic_*` | never; expired by the end of every scenario (cookie problem 6) |
 | any other name | never |
 | localStorage, sessionStorage, IndexedDB | never, on the host page's origin or the tracker's |
 
-- A *permit* (DESIGN.md, "Decision inputs", strongest first): none in mode `off`; none while
+- A *permit* (docs/architecture.md, "The gate", strongest first): none in mode `off`; none while
   the contact behind the email link, the form's email or the browser's device is on
   Do-Not-Contact, whatever the browser granted, for the rest of the scenario; none in mode
   `anonymous`; a grant (made in the scenario or already on the browser) in mode `consent` or
@@ -18,7 +18,7 @@
   unsubscribe, resubscribe or web-view page whatever the permit (they expire it).
 - Surfaces that *cannot store* the device cookie: the email open pixel (an email client is not
   the browser that consented), the unsubscribe, resubscribe and web-view pages, the privacy
-  choices page; a form whose set-cookie switch is off, or embedded as a kiosk (RFC Problem 5).
+  choices page; a form whose set-cookie switch is off, or embedded as a kiosk (cookie problem 5).
 - A *choice*: a button of the privacy-choices page, the script's consent command, a form's
   tracking box ticked with the set-cookie switch on and not as a kiosk. Without one, the
   consent cookie may only be written to say "refused" (read from its value, whose payload is
@@ -260,7 +260,7 @@ def judge_write(
             return Verdict(False, "written by page JavaScript, not by the tracker")
         if place is Place.FORM_SUBMIT and form is not None and not form.may_set_cookie:
             kind = "a kiosk embed" if form.kiosk else "a form whose set-cookie switch is off"
-            return Verdict(False, f"{kind} sets no cookie (RFC Problem 5)")
+            return Verdict(False, f"{kind} sets no cookie (cookie problem 5)")
         return visitor.device_permit()
     if name == CONSENT:
         if chose and place in CHOICE_PLACES:
@@ -280,7 +280,7 @@ def judge_write(
             return Verdict(False, f"written by the view pixel of focus item {shown.group(1)}")
         return Verdict(True, "a focus item was shown (functional, no identifier)")
     if name in LEGACY:
-        return Verdict(False, "Mautic's legacy cookie (RFC Problem 6)")
+        return Verdict(False, "Mautic's legacy cookie (cookie problem 6)")
     return Verdict(False, "not a cookie the design allows")
 
 
@@ -316,7 +316,7 @@ def judge_held(name: str, visitor: Visitor, *, places: frozenset[Place]) -> Verd
 def judge_end(name: str) -> Verdict | None:
     """A cookie still held when the scenario ends."""
     if name in LEGACY:
-        return Verdict(False, "Mautic's legacy cookie was not expired (RFC Problem 6)")
+        return Verdict(False, "Mautic's legacy cookie was not expired (cookie problem 6)")
     return None
 
 

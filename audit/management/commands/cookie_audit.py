@@ -30,8 +30,8 @@ TOKEN_VARIABLE = "CONSENTRY_AUDIT_TOKEN"  # noqa: S105 (a variable's name, not a
 class Command(BaseCommand):
     help = (
         "Drive Chromium through every public surface in every tracking mode and consent state, "
-        "and report every cookie and storage entry, judged against DESIGN.md's rules. Exits 1 "
-        "on any unpermitted write."
+        "and report every cookie and storage entry, judged against the gate's rules "
+        "(docs/architecture.md). Exits 1 on any unpermitted write."
     )
     # The parent process touches no database at all: the audit runs on one of its own.
     requires_system_checks: list[str] = []
