@@ -99,6 +99,11 @@ HONOR_GPC = env.flag("HONOR_GPC", True)
 # Is the DNT: 1 header treated as a refusal?
 HONOR_DNT = env.flag("HONOR_DNT", True)
 
+# May the email a page sends with its pageview (Mautic's mt('send', 'pageview', {email}), the
+# pixel's email=) tie the hit to a contact, found or created by that email? Only ever with the
+# gate's permit to identify and store; off, the page's contact fields are dropped unread.
+PAGE_FIELDS_IDENTIFY = env.flag("PAGE_FIELDS_IDENTIFY", False)
+
 # Domain attribute of the tracker's cookies; unset means host-only cookies.
 COOKIE_DOMAIN = env.text("COOKIE_DOMAIN")
 

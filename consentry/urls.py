@@ -6,6 +6,8 @@ from tracker import views as tracker
 
 urlpatterns = [
     path("mtc.js", tracker.script, name="mtc-js"),
+    path("mautic-essential.js", tracker.essential_script, name="mautic-essential-js"),
+    path("mautic-tracking.js", tracker.script, name="mautic-tracking-js"),
     path("mtc/event", tracker.event, name="mtc-event"),
     path("mtracking.gif", tracker.pixel, name="mtc-pixel"),
     path("", include("emails.urls")),

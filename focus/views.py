@@ -1,5 +1,9 @@
 """/focus/{id}.js and /focus/{id}/viewpixel.gif: every visitor sees the item; it is counted
-anonymously, and tied to a person only with a permit."""
+anonymously, and tied to a person only with a permit.
+
+Mautic 7's split: /focus/{id}/display.js shows the item and counts nothing (no view pixel);
+/focus/{id}/tracking.js, loaded by `window.MauticFocus.enableTracking(id)` after consent, adds
+the view pixel, which the gate decides on exactly as for /focus/{id}.js."""
 
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ def _item(focus_id: str, *, preview: bool = False) -> FocusItem:
     return item
 
 
-def _config(item: FocusItem) -> dict[str, object]:
+def _config(item: FocusItem, *, split: bool = False) -> dict[str, object]:
     base = settings.PUBLIC_URL
     link = focus_link(item=item)
     form = (
@@ -54,19 +58,52 @@ def _config(item: FocusItem) -> dict[str, object]:
         "formId": item.form_id,
         "trigger": item.trigger,
         "value": item.trigger_value,
-        "pixel": f"{base}{reverse('focus-viewpixel', args=[item.pk])}",
+        # The display script counts nothing until its tracking layer arrives.
+        "pixel": "" if split else f"{base}{reverse('focus-viewpixel', args=[item.pk])}",
+        "split": split,
+        "tracking": f"{base}{reverse('focus-tracking-js', args=[item.pk])}" if split else "",
     }
 
 
 @require_safe
 def script(request: HttpRequest, focus_id: str) -> HttpResponseBase:
+    return _script(request, focus_id, split=False)
+
+
+@require_safe
+def display(request: HttpRequest, focus_id: str) -> HttpResponseBase:
+    """/focus/{id}/display.js: the item without its view pixel."""
+    return _script(request, focus_id, split=True)
+
+
+@require_safe
+def tracking(request: HttpRequest, focus_id: str) -> HttpResponseBase:
+    """/focus/{id}/tracking.js: hands the displayed item its view pixel. It writes nothing
+    itself; the pixel's request meets the gate."""
+    if not focus_id.isdigit() or len(focus_id) > 12:
+        raise Http404
+    item_id = int(focus_id)
+    if focus_published_frequency(focus_id=item_id) is None:
+        raise Http404
+    pixel = json.dumps(f"{settings.PUBLIC_URL}{reverse('focus-viewpixel', args=[item_id])}")
+    body = (
+        f"/* Consentry focus item {item_id}: tracking layer */\n"
+        f"(function(){{var i=window.MauticFocusItems&&window.MauticFocusItems[{item_id}];"
+        f"if(i&&i.track){{i.track({pixel});}}}})();\n"
+    )
+    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _script(request: HttpRequest, focus_id: str, *, split: bool) -> HttpResponseBase:
     # Staff preview drafts from the admin, whatever the frequency says.
     preview = request.GET.get("preview") == "1" and request.user.is_staff
     item = _item(focus_id, preview=preview)
     decision = decide(request, surface=Surface.FOCUS)
     seen = decision.browser.focus.seen if decision.browser.focus else {}
     if preview or item.due(last_shown=seen.get(str(item.pk)), now=int(time.time())):
-        config = json.dumps(_config(item)).replace("<", "\\u003c")
+        config = json.dumps(_config(item, split=split)).replace("<", "\\u003c")
         body: str = render_to_string("focus/focus.js", {"item_id": item.pk, "config_json": config})
     else:
         body = f"/* focus item {item.pk} is not due for this browser */\n"

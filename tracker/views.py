@@ -6,6 +6,7 @@ Each view reads, asks the gate, records, answers. The gate writes every cookie.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 from functools import cache
@@ -22,12 +23,23 @@ from consent.gate import Choice, Decision, Surface, decide, device_id_for, read_
 from consent.ip import masked_client_ip
 from consent.services import choice_make
 from consentry.ratelimit import event_limiter
+from contacts.models import Contact
 from contacts.selectors import device_owner
 from tracker.inputs import BadInput, payload_read, query_read
 from tracker.minimise import UTM_KEYS, Page, page_parse
+from tracker.page_fields import (
+    PageFields,
+    page_fields_contact,
+    page_fields_identify,
+    page_fields_read,
+)
 from tracker.services import HitResult, hit_record, site_allowed
 
-SCRIPT = Path(settings.BASE_DIR) / "clients" / "js" / "dist" / "mtc.min.js"
+DIST = Path(settings.BASE_DIR) / "clients" / "js" / "dist"
+SCRIPT = DIST / "mtc.min.js"
+# Mautic 7's split: the runtime alone before consent; the tracking add-on is the same build as
+# /mtc.js (it completes the runtime the essential script installed).
+ESSENTIAL_SCRIPT = DIST / "mautic-essential.min.js"
 # A transparent 1x1 GIF, 43 bytes.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
 _CONSENT_COMMANDS = {"grant": Choice.GRANTED, "revoke": Choice.REFUSED, "object": Choice.OBJECTED}
@@ -35,14 +47,25 @@ _CHOICE_NAMES = {Choice.GRANTED: "granted", Choice.REFUSED: "refused", Choice.OB
 
 
 @cache
-def _script() -> tuple[bytes, str]:
-    body = SCRIPT.read_bytes()
+def _script(path: Path) -> tuple[bytes, str]:
+    body = path.read_bytes()
     return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 @require_safe
 def script(request: HttpRequest) -> HttpResponse:
-    body, etag = _script()
+    """/mtc.js, and Mautic 7's /mautic-tracking.js: the runtime and the tracker."""
+    return _serve(request, SCRIPT)
+
+
+@require_safe
+def essential_script(request: HttpRequest) -> HttpResponse:
+    """/mautic-essential.js: the MauticJS runtime for before consent; it sends nothing."""
+    return _serve(request, ESSENTIAL_SCRIPT)
+
+
+def _serve(request: HttpRequest, path: Path) -> HttpResponse:
+    body, etag = _script(path)
     if request.META.get("HTTP_IF_NONE_MATCH") == etag:
         response = HttpResponse(status=304)
     else:
@@ -126,8 +149,9 @@ def event(request: HttpRequest) -> HttpResponseBase:
             return _error(request, BadInput(503, "unavailable", "try again shortly"))
         counted = False
     elif kind == "pageview":
-        decision = decide(request, surface=Surface.PAGE, page_gpc=page_gpc)
-        result = _record(request, decision, page, data)
+        fields = page_fields_read(data=data)
+        decision = decide(request, surface=Surface.PAGE, page_gpc=page_gpc, contact=_named(fields))
+        result = _record(request, decision, page, data, fields)
         counted = result.counted
         apply(response, decision, device_id=result.device_id)
     else:
@@ -136,11 +160,25 @@ def event(request: HttpRequest) -> HttpResponseBase:
     return _cors(request, response)
 
 
+def _named(fields: PageFields | None) -> Contact | None:
+    """The contact a page's fields name, for the gate to read its Do-Not-Contact; if the
+    database cannot say, the fields are dropped and the hit still counts."""
+    try:
+        return page_fields_contact(fields=fields)
+    except DatabaseError:
+        return None
+
+
 def _record(
-    request: HttpRequest, decision: Decision, page: Page, data: dict[str, str]
+    request: HttpRequest,
+    decision: Decision,
+    page: Page,
+    data: dict[str, str],
+    fields: PageFields | None = None,
 ) -> HitResult:
-    """A hit from the fields Mautic's script and pixel send (the same names in both)."""
-    return hit_record(
+    """A hit from the fields Mautic's script and pixel send (the same names in both), tied
+    to the contact the page names when the setting and the gate allow it."""
+    result = hit_record(
         request=request,
         decision=decision,
         page=page,
@@ -151,6 +189,17 @@ def _record(
         utm={k: data[k] for k in UTM_KEYS if k in data},
         event_id=data.get("id"),
     )
+    if fields is not None and result.identified:
+        # The hit is recorded either way; with the database away, identifying it waits for
+        # the next pageview.
+        with contextlib.suppress(DatabaseError):
+            page_fields_identify(
+                fields=fields,
+                decision=decision,
+                device_id=result.device_id,
+                ip_masked=masked_client_ip(request),
+            )
+    return result
 
 
 def _choose(
@@ -183,10 +232,11 @@ def pixel(request: HttpRequest) -> HttpResponseBase:
         data, status = {}, exc.status
     page_url = data.get("page_url") or data.get("url") or request.META.get("HTTP_REFERER", "")
     page = page_parse(page_url)
-    decision = decide(request, surface=Surface.PIXEL)
+    fields = page_fields_read(data=data)
+    decision = decide(request, surface=Surface.PIXEL, contact=_named(fields))
     device_id = None
     if status == 200 and page is not None and site_allowed(page.site, request):
-        device_id = _record(request, decision, page, data).device_id
+        device_id = _record(request, decision, page, data, fields).device_id
     elif status == 200:
         status = 400
     response = HttpResponse(PIXEL, content_type="image/gif", status=status)

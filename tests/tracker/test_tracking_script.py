@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tracker.views import SCRIPT
+from tracker.views import ESSENTIAL_SCRIPT, SCRIPT
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +23,11 @@ def test_the_script_is_served_with_a_long_cache_and_an_etag(client):
     assert again.content == b""
 
 
-def test_the_minified_script_is_under_2_kb_gzipped():
-    assert len(gzip.compress(SCRIPT.read_bytes(), 9)) < 2048
+def test_the_minified_scripts_stay_within_their_budgets_gzipped():
+    # /mtc.js carries the MauticJS runtime that Mautic's integrators call (3 KiB); the
+    # essential script is that runtime alone.
+    assert len(gzip.compress(SCRIPT.read_bytes(), 9)) < 3072
+    assert len(gzip.compress(ESSENTIAL_SCRIPT.read_bytes(), 9)) < 1536
 
 
 def test_the_script_never_touches_cookies_or_storage():

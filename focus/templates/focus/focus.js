@@ -1,8 +1,14 @@
 /* Consentry focus item {{ item_id }}: rendered in a shadow root, isolated from the page's CSS.
-   It writes no cookie and no storage on this page; the view pixel counts it on the server. */
+   It writes no cookie and no storage on this page; the view pixel counts it on the server.
+   As /focus/{id}/display.js it has no view pixel until its tracking layer hands it one
+   (Mautic 7's window.MauticFocus.enableTracking(id)). */
 (function () {
   var c = {{ config_json|safe }};
   var shown = false;
+  var pixel = c.pixel;
+  function count() {
+    if (shown && pixel) { new Image().src = pixel; pixel = ""; }
+  }
   function show() {
     if (shown || !document.body) { return; }
     shown = true;
@@ -57,7 +63,7 @@
     }
     root.appendChild(style); root.appendChild(box);
     document.body.appendChild(host);
-    new Image().src = c.pixel;
+    count();
   }
   function when() {
     if (c.trigger === "delay") { setTimeout(show, c.value * 1000); }
@@ -70,6 +76,33 @@
     } else if (c.trigger === "exit_intent") {
       document.addEventListener("mouseout", function (e) { if (!e.relatedTarget && e.clientY <= 0) { show(); } });
     } else { show(); }
+  }
+  if (c.split) {
+    // Mautic 7's registry of displayed items, and its public API to add tracking after consent.
+    var items = window.MauticFocusItems = window.MauticFocusItems || {};
+    var item = items[c.id] = {
+      trackingEnabled: false,
+      loadTracking: function () {
+        if (item.trackingEnabled) { return; }
+        item.trackingEnabled = true;
+        var s = document.createElement("script");
+        s.src = c.tracking;
+        (document.head || document.body).appendChild(s);
+      },
+      track: function (url) { pixel = url; count(); }
+    };
+    var api = window.MauticFocus = window.MauticFocus || {};
+    api.enableTracking = api.enableTracking || function (id) {
+      var found = window.MauticFocusItems && window.MauticFocusItems[id];
+      if (found) { found.loadTracking(); }
+      else { (window.MauticFocusTrackingQueue = window.MauticFocusTrackingQueue || {})[id] = true; }
+    };
+    var queue = window.MauticFocusTrackingQueue;
+    if (queue && queue[c.id]) { delete queue[c.id]; item.loadTracking(); }
+    if (window.MauticFocusUseMauticTrackingConsent === true) {
+      if (window.MauticJS && window.MauticJS.trackingEnabled === true) { item.loadTracking(); }
+      else { document.addEventListener("mautic:tracking-enabled", item.loadTracking); }
+    }
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", when); }
   else { when(); }
