@@ -59,6 +59,7 @@ class Surface(enum.StrEnum):
     FOCUS = "focus"
     ASSET = "asset"
     LANDING = "landing"
+    VIDEO = "video"  # /video/hit from a site's video player
     CHOICES = "choices"  # the visitor's privacy-choices page
 
     @property

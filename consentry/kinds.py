@@ -54,6 +54,9 @@ EVENT_KEYS: Mapping[str, str] = {
     "r": "a click's recipient token, when the gate attributed it",
     "f": "a focus event's item id",
     "a": "a focus event's action (view, conversion), or a download's asset id",
+    "u": "a video play's address, without its query",
+    "sec": "a video play's seconds watched so far",
+    "dur": "a video's duration in seconds, when the player knows it",
 }
 
 

@@ -26,6 +26,12 @@ SAMPLES: dict[str, list[str]] = {
     "focus-preview": ["/focus/1/preview"],
     "asset": ["/asset/price-list", "/asset/../../etc/passwd"],
     "landing": ["/p/autumn"],
+    "video-hit": [
+        "/video/hit?guid=0f8fad5b-d9cb-469f-a165-70867728950e&url=https://cdn.example.com/v.mp4"
+        "&duration=60&total_watched=5"
+    ],
+    "video-gate": ["/video/gate?url=https://cdn.example.com/v.mp4"],
+    "video-gate-js": ["/video/gate.js"],
     "privacy-cookies": ["/privacy/cookies"],
     "privacy-cookies-json": ["/privacy/cookies.json"],
     "privacy-choices": ["/privacy/choices"],
