@@ -7,6 +7,7 @@ from api.stats import StatsApi
 from contacts import apis as contacts
 from emails import apis as emails
 from tracker import apis as tracker
+from video import apis as video
 
 register_converter(IdConverter, "id")
 
@@ -47,6 +48,9 @@ v1 = [
     path("assets/<id:pk>/", crud.AssetDetailApi.as_view(), name="api-asset"),
     path("pages/", crud.PageListApi.as_view(), name="api-pages"),
     path("pages/<id:pk>/", crud.PageDetailApi.as_view(), name="api-page"),
+    path("videos/", video.VideoListApi.as_view(), name="api-videos"),
+    path("videos/report/", video.VideoReportApi.as_view(), name="api-videos-report"),
+    path("videos/<id:pk>/", video.VideoDetailApi.as_view(), name="api-video"),
     path("stats/", StatsApi.as_view(), name="api-stats"),
     path("dead-letters/", tracker.DeadLetterListApi.as_view(), name="api-dead-letters"),
     path(

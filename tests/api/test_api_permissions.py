@@ -35,6 +35,7 @@ from tests.support.emailing import email_make, sent_to
 from tests.support.forming import form_make
 from tests.support.tracking import send
 from tracker.rollups import rollup_recent
+from video.models import Video
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -94,6 +95,8 @@ MATRIX: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("api-stats", "GET"): ("tracker.view_dailystat",),
     ("api-dead-letters", "GET"): ("tracker.view_deadletter",),
     ("api-dead-letters-redrive", "POST"): ("tracker.change_deadletter",),
+    **_crud("api-videos", "api-video", "video", "video"),
+    ("api-videos-report", "GET"): ("video.view_videohit",),
 }
 
 
@@ -178,6 +181,7 @@ def world(client, tmp_path) -> Iterator[World]:
         asset = Asset.objects.create(title="Prices", slug="prices")
         asset.file.save("prices.pdf", ContentFile(b"%PDF"), save=True)
         page = LandingPage.objects.create(title="Welcome", slug="welcome")
+        video = Video.objects.create(name="Intro", url="https://cdn.example.com/intro.mp4")
         ids = {
             "contact_id": sent.contact.pk,
             "email_id": sent.email.pk,
@@ -187,6 +191,7 @@ def world(client, tmp_path) -> Iterator[World]:
             "api-email": sent.email.pk,
             "api-asset": asset.pk,
             "api-page": page.pk,
+            "api-video": video.pk,
         }
         yield World(ids=ids, token=sent.recipient.token)
 
