@@ -24,6 +24,10 @@ SAMPLES: dict[str, list[str]] = {
     "focus-js": ["/focus/1.js"],
     "focus-viewpixel": ["/focus/1/viewpixel.gif"],
     "focus-preview": ["/focus/1/preview"],
+    "focus-display-js": ["/focus/1/display.js"],
+    "focus-tracking-js": ["/focus/1/tracking.js"],
+    "mautic-essential-js": ["/mautic-essential.js"],
+    "mautic-tracking-js": ["/mautic-tracking.js"],
     "asset": ["/asset/price-list", "/asset/../../etc/passwd"],
     "landing": ["/p/autumn"],
     "video-hit": [
