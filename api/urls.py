@@ -5,6 +5,7 @@ from api import crud
 from api.converters import IdConverter
 from api.stats import StatsApi
 from contacts import apis as contacts
+from dwc import apis as dwc
 from emails import apis as emails
 from tracker import apis as tracker
 from video import apis as video
@@ -48,6 +49,12 @@ v1 = [
     path("assets/<id:pk>/", crud.AssetDetailApi.as_view(), name="api-asset"),
     path("pages/", crud.PageListApi.as_view(), name="api-pages"),
     path("pages/<id:pk>/", crud.PageDetailApi.as_view(), name="api-page"),
+    path("dwc/slots/", dwc.DwcSlotListApi.as_view(), name="api-dwc-slots"),
+    path("dwc/slots/<id:pk>/", dwc.DwcSlotDetailApi.as_view(), name="api-dwc-slot"),
+    path("dwc/items/", dwc.DwcItemListApi.as_view(), name="api-dwc-items"),
+    path("dwc/items/<id:pk>/", dwc.DwcItemDetailApi.as_view(), name="api-dwc-item"),
+    path("dwc/variants/", dwc.DwcVariantListApi.as_view(), name="api-dwc-variants"),
+    path("dwc/variants/<id:pk>/", dwc.DwcVariantDetailApi.as_view(), name="api-dwc-variant"),
     path("videos/", video.VideoListApi.as_view(), name="api-videos"),
     path("videos/report/", video.VideoReportApi.as_view(), name="api-videos-report"),
     path("videos/<id:pk>/", video.VideoDetailApi.as_view(), name="api-video"),

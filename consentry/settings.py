@@ -219,6 +219,7 @@ INSTALLED_APPS = [
     "forms",
     "focus",
     "pages",
+    "dwc",
     "video",
     "api",
     "audit",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("forms.urls")),
     path("", include("focus.urls")),
     path("", include("pages.urls")),
+    path("", include("dwc.urls")),
     path("", include("video.urls")),
     path("", include("consent.urls")),
     path("healthz", views.healthz, name="healthz"),

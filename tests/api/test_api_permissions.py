@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from consent.services import consent_grant
 from contacts.models import Contact
 from contacts.services import dnc_add
+from dwc.models import Item, Slot, Variant
 from emails.models import EmailSend, Recipient
 from focus.models import FocusItem
 from pages.models import Asset, LandingPage
@@ -85,6 +86,9 @@ MATRIX: dict[tuple[str, str], tuple[str, ...] | None] = {
     **_crud("api-emails", "api-email", "emails", "email"),
     **_crud("api-assets", "api-asset", "pages", "asset"),
     **_crud("api-pages", "api-page", "pages", "landingpage"),
+    **_crud("api-dwc-slots", "api-dwc-slot", "dwc", "slot"),
+    **_crud("api-dwc-items", "api-dwc-item", "dwc", "item"),
+    **_crud("api-dwc-variants", "api-dwc-variant", "dwc", "variant"),
     # The message holds the contact's one-click unsubscribe token: as much as sending.
     ("api-email-render", "POST"): (
         "emails.add_emailsend",
@@ -182,6 +186,9 @@ def world(client, tmp_path) -> Iterator[World]:
         asset.file.save("prices.pdf", ContentFile(b"%PDF"), save=True)
         page = LandingPage.objects.create(title="Welcome", slug="welcome")
         video = Video.objects.create(name="Intro", url="https://cdn.example.com/intro.mp4")
+        slot = Slot.objects.create(name="hero")
+        item = Item.objects.create(slot=slot, name="All", is_default=True, content="<p>Hi</p>")
+        variant = Variant.objects.create(item=item, name="Ada", content="<p>Hi Ada</p>")
         ids = {
             "contact_id": sent.contact.pk,
             "email_id": sent.email.pk,
@@ -192,6 +199,9 @@ def world(client, tmp_path) -> Iterator[World]:
             "api-asset": asset.pk,
             "api-page": page.pk,
             "api-video": video.pk,
+            "api-dwc-slot": slot.pk,
+            "api-dwc-item": item.pk,
+            "api-dwc-variant": variant.pk,
         }
         yield World(ids=ids, token=sent.recipient.token)
 
