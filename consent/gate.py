@@ -226,6 +226,40 @@ def choice_stored(browser: Browser, *, choice: Choice, notice_version: str) -> S
     )
 
 
+def choice_taken(
+    decision: Decision, *, choice: Choice, notice_version: str | None, explicit: bool
+) -> bool:
+    """Whether a choice a page reports (the script's consent command, a consent banner's
+    bridge) changes what this browser holds, and so is remembered and recorded.
+
+    `decision` is the gate's answer before the choice; `explicit` says the visitor acted (a
+    click, TCF's useractioncomplete), as opposed to a state the page read at load. Banners
+    report their state on every page load, and some report "no choice yet" as a refusal, so
+    the consent log must grow with choices, not with traffic.
+    """
+    stored = decision.browser.choice
+    if (
+        stored is not None
+        and stored.choice is choice
+        and notice_version in (None, stored.notice_version)
+    ):
+        return False
+    if choice is Choice.GRANTED and decision.reason is Reason.DNC:
+        # Do-Not-Contact outranks any grant: the gate would turn it into a refusal at once.
+        return False
+    if explicit:
+        return True
+    # A state read at load is not an act. Consent Mode's defaults and a banner's start-up
+    # "not yet" arrive on every load before the visitor's remembered choice, so they never
+    # replace a choice; and a banner's remembered grant does not outrank the browser's own
+    # GPC or DNT, which only a click made since may do.
+    return (
+        stored is None
+        and choice is Choice.GRANTED
+        and decision.reason not in (Reason.GPC, Reason.DNT)
+    )
+
+
 def _fresh(issued_at: int, spec: registry.CookieSpec, now: int) -> bool:
     return issued_at - _CLOCK_SKEW <= now < issued_at + spec.max_age
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 from consent.cookies import choice_write
-from consent.gate import Browser, Choice, read_browser
+from consent.gate import Browser, Choice, Decision, choice_taken, read_browser
 from consent.ip import masked_client_ip
 from consent.models import Action, ConsentRecord, Purpose
 
@@ -95,3 +95,34 @@ def choice_make(
         ip_masked=masked_client_ip(request),
     )
     return replace(browser, choice=stored), record
+
+
+def choice_report(
+    *,
+    request: HttpRequest,
+    response: HttpResponseBase,
+    decision: Decision,
+    choice: Choice,
+    source: str,
+    explicit: bool,
+    contact: Contact | None = None,
+    notice_version: str | None = None,
+) -> tuple[Browser, ConsentRecord | None]:
+    """A choice a page reports: the script's consent command, or a consent banner's bridge
+    naming itself as `source`. Remembered and recorded only when it changes what this browser
+    holds (`consent.gate.choice_taken`); otherwise nothing is written, so the cookie's expiry
+    and the consent log stay as they were.
+
+    `decision` is the gate's answer before the choice. Returns the browser as it stands after
+    the report, and the record when one was made.
+    """
+    if not choice_taken(decision, choice=choice, notice_version=notice_version, explicit=explicit):
+        return decision.browser, None
+    return choice_make(
+        request=request,
+        response=response,
+        choice=choice,
+        source=source,
+        contact=contact,
+        notice_version=notice_version,
+    )

@@ -4,6 +4,8 @@ anything else looks at it."""
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from django.core.exceptions import TooManyFieldsSent
@@ -78,3 +80,44 @@ def query_read(request: HttpRequest) -> dict[str, str]:
     if len(request.META.get("QUERY_STRING", "")) > MAX_BODY:
         raise BadInput(414, "too_large", "the query string is too long")
     return _fields([(k, v) for k, v in request.GET.items()])
+
+
+# Where a reported choice comes from: the script's own consent command, or the consent banner a
+# bridge reads (TCF and GPP name their CMP by its registered id).
+_SOURCE = re.compile(
+    r"(?:script|gcm|cookiebot|onetrust|usercentrics|klaro|cookieconsent|(?:tcf|gpp):[0-9]{1,10})"
+)
+# A CMP's notice or policy version: TCF's policy version, a cookieconsent revision, a date.
+_NOTICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:+/-]{0,31}")
+_EXPLICIT = {"1": True, "true": True, "": False, "0": False, "false": False}
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentReport:
+    """Who reports a consent command, under which notice, and whether the visitor acted."""
+
+    source: str
+    notice: str | None
+    explicit: bool
+
+
+def consent_report_read(*, data: dict[str, str]) -> ConsentReport:
+    """The consent command's `source`, `notice` and `explicit`. The script's plain
+    mt('consent', ...) sends none of them: it is the visitor's own act, from "script"."""
+    source = data.get("source", "script")
+    if _SOURCE.fullmatch(source) is None:
+        raise BadInput(
+            400,
+            "invalid_source",
+            "source: script, gcm, tcf:<cmpId>, gpp:<cmpId>, cookiebot, onetrust, "
+            "usercentrics, klaro or cookieconsent",
+        )
+    notice = data.get("notice")
+    if notice is not None and _NOTICE.fullmatch(notice) is None:
+        raise BadInput(
+            400, "invalid_notice", "notice: 1 to 32 letters, digits, spaces or . _ : + / -"
+        )
+    explicit = _EXPLICIT.get(data.get("explicit", "true").lower())
+    if explicit is None:
+        raise BadInput(400, "invalid_explicit", "explicit: true or false")
+    return ConsentReport(source=source, notice=notice, explicit=explicit)
