@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from consent.middleware import is_public
 from consentry import views
+from tracker import banners
 from tracker import views as tracker
 
 urlpatterns = [
@@ -10,6 +12,7 @@ urlpatterns = [
     path("mautic-tracking.js", tracker.script, name="mautic-tracking-js"),
     path("mtc/event", tracker.event, name="mtc-event"),
     path("mtracking.gif", tracker.pixel, name="mtc-pixel"),
+    path("mtc-consent/<str:name>.js", banners.bridge_script, name="mtc-consent-js"),
     path("", include("emails.urls")),
     path("", include("forms.urls")),
     path("", include("focus.urls")),
@@ -22,3 +25,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
 ]
+
+# Mautic installs without URL rewriting put /index.php/ in every link and embed they hand out:
+# every public path answers there too, built from the list above so that a path added to it
+# gets its twin. The operator's admin and API have none. The twins are reversed as
+# "index_php:<name>"; reverse("<name>") still gives the canonical path.
+urlpatterns.append(
+    path(
+        "index.php/",
+        include(([p for p in urlpatterns if is_public("/" + str(p.pattern))], "index_php")),
+    )
+)

@@ -9,6 +9,7 @@ from consent.middleware import is_public
 
 SAMPLES: dict[str, list[str]] = {
     "mtc-js": ["/mtc.js"],
+    "mtc-consent-js": ["/mtc-consent/klaro.js", "/mtc-consent/unknown.js"],
     "mtc-event": ["/mtc/event"],
     "mtc-pixel": ["/mtracking.gif", "/mtracking.gif?page_url=http://testserver/p"],
     "email-open": ["/email/" + "t" * 32 + ".gif"],

@@ -30,6 +30,17 @@ export interface ConsentReply {
 }
 export type ConsentCallback = (reply: ConsentReply) => void;
 /**
+ * Where a choice comes from, sent with it: a bridge to the site's consent banner says which
+ * banner (`source`, e.g. 'klaro' or 'tcf:7'), its notice or policy version, and whether the
+ * visitor acted (`explicit`) or the banner only reported a state it held at load. The server
+ * records a choice only when it changes what this browser holds.
+ */
+export interface ConsentDetails {
+    source?: string;
+    notice?: string;
+    explicit?: boolean;
+}
+/**
  * Extra fields sent with a pageview (utm_* tags, a custom page_url, your own fields).
  * `type`, `id` and `gpc` are always set by the tracker and cannot be overridden.
  */
@@ -65,7 +76,7 @@ export interface Tracker {
      */
     send(type: 'pageview', fields?: PageviewFields, callbacks?: DeliveryCallbacks): Promise<ConsentReply | undefined>;
     /** Record the visitor's consent choice (the server sets or clears its own cookies). */
-    consent(action: ConsentAction): Promise<ConsentReply | undefined>;
+    consent(action: ConsentAction, details?: ConsentDetails): Promise<ConsentReply | undefined>;
     /** The visitor objects: not even anonymous counting from now on. */
     optOut(): Promise<ConsentReply | undefined>;
     /** Call `callback` with the server's parsed reply after every request. */

@@ -9,4 +9,4 @@
  * The same core also builds dist/mtc.min.js, the script behind the classic `mt(...)` snippet.
  */
 export { createTracker, wellFormed } from './core.js';
-export type { ConsentAction, ConsentCallback, ConsentReply, ConsentState, DeliveryCallbacks, DeliveryDetail, PageviewFields, Tracker, TrackerOptions, } from './core.js';
+export type { ConsentAction, ConsentCallback, ConsentDetails, ConsentReply, ConsentState, DeliveryCallbacks, DeliveryDetail, PageviewFields, Tracker, TrackerOptions, } from './core.js';

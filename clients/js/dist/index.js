@@ -174,15 +174,16 @@ function createTracker(options) {
       return payload;
     }, event, callbacks && typeof callbacks == "object" ? callbacks : void 0);
   }
-  function sendConsent(consent2) {
-    return enqueue(() => ({ ...pageContext("consent"), consent: consent2 }));
+  function sendConsent(consent2, details) {
+    const { source, notice, explicit } = details || {};
+    return enqueue(() => ({ ...pageContext("consent"), consent: consent2, source, notice, explicit }));
   }
-  function consent(action) {
+  function consent(action, details) {
     if (action != "grant" && action != "revoke") {
       warn("unknown consent action: " + String(action));
       return Promise.resolve(void 0);
     }
-    return sendConsent(action);
+    return sendConsent(action, details);
   }
   function optOut() {
     return sendConsent("object");
@@ -198,7 +199,7 @@ function createTracker(options) {
         case "send":
           return send(first, second, args[3]);
         case "consent":
-          return consent(first);
+          return consent(first, second);
         case "setCookieConsentGiven":
           return consent("grant");
         case "forgetCookieConsentGiven":

@@ -3,13 +3,18 @@
 //   dist/mautic-essential.min.js the MauticJS runtime alone, for before consent
 //                                (served as /mautic-essential.js)
 //   dist/index.js                the ESM API
+//   dist/consent/{name}.js       one bridge to a site's consent banner each (src/bridges/),
+//                                served as /mtc-consent/{name}.js and loaded only when the page
+//                                names it, so the core does not grow with them
 // Fails if a script build reaches its size budget (bytes gzipped). mtc.min.js grew from 2048
 // to 3072 when it took on the MauticJS runtime that Mautic's integrators call.
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
+const BRIDGES = ['gcm', 'tcf', 'gpp', 'cookiebot', 'onetrust', 'usercentrics', 'klaro', 'cookieconsent', 'auto'];
 const BUDGETS = { 'dist/mtc.min.js': 3072, 'dist/mautic-essential.min.js': 1536 };
+for (const name of BRIDGES) BUDGETS[`dist/consent/${name}.js`] = name == 'auto' ? 4096 : 1024;
 const target = ['es2020'];
 const banner = '/*! @consentry/tracker | AGPL-3.0-or-later */';
 
@@ -30,6 +35,24 @@ const iife = (entry, outfile) =>
 
 await iife('src/snippet.ts', 'dist/mtc.min.js');
 await iife('src/essential.ts', 'dist/mautic-essential.min.js');
+
+mkdirSync('dist/consent');
+for (const name of BRIDGES) {
+  await build({
+    stdin: {
+      contents: `import { install } from './kit.js'; import { ${name} } from './${name}.js'; install('${name}', ${name});`,
+      resolveDir: 'src/bridges',
+      loader: 'ts',
+    },
+    outfile: `dist/consent/${name}.js`,
+    bundle: true,
+    format: 'iife',
+    minify: true,
+    target,
+    legalComments: 'inline',
+    banner: { js: banner },
+  });
+}
 
 await build({
   entryPoints: ['src/index.ts'],

@@ -35,6 +35,18 @@ export interface ConsentReply {
 export type ConsentCallback = (reply: ConsentReply) => void;
 
 /**
+ * Where a choice comes from, sent with it: a bridge to the site's consent banner says which
+ * banner (`source`, e.g. 'klaro' or 'tcf:7'), its notice or policy version, and whether the
+ * visitor acted (`explicit`) or the banner only reported a state it held at load. The server
+ * records a choice only when it changes what this browser holds.
+ */
+export interface ConsentDetails {
+  source?: string;
+  notice?: string;
+  explicit?: boolean;
+}
+
+/**
  * Extra fields sent with a pageview (utm_* tags, a custom page_url, your own fields).
  * `type`, `id` and `gpc` are always set by the tracker and cannot be overridden.
  */
@@ -74,7 +86,7 @@ export interface Tracker {
    */
   send(type: 'pageview', fields?: PageviewFields, callbacks?: DeliveryCallbacks): Promise<ConsentReply | undefined>;
   /** Record the visitor's consent choice (the server sets or clears its own cookies). */
-  consent(action: ConsentAction): Promise<ConsentReply | undefined>;
+  consent(action: ConsentAction, details?: ConsentDetails): Promise<ConsentReply | undefined>;
   /** The visitor objects: not even anonymous counting from now on. */
   optOut(): Promise<ConsentReply | undefined>;
   /** Call `callback` with the server's parsed reply after every request. */
@@ -330,16 +342,18 @@ export function createTracker(options: TrackerOptions): Tracker {
     }, event, callbacks && typeof callbacks == 'object' ? callbacks : undefined);
   }
 
-  function sendConsent(consent: ConsentWire): Promise<ConsentReply | undefined> {
-    return enqueue(() => ({ ...pageContext('consent'), consent }));
+  function sendConsent(consent: ConsentWire, details?: ConsentDetails): Promise<ConsentReply | undefined> {
+    // Only these three from the caller; undefined ones are left out of the JSON.
+    const { source, notice, explicit } = details || {};
+    return enqueue(() => ({ ...pageContext('consent'), consent, source, notice, explicit }));
   }
 
-  function consent(action: ConsentAction): Promise<ConsentReply | undefined> {
+  function consent(action: ConsentAction, details?: ConsentDetails): Promise<ConsentReply | undefined> {
     if (action != 'grant' && action != 'revoke') {
       warn('unknown consent action: ' + String(action));
       return Promise.resolve(undefined);
     }
-    return sendConsent(action);
+    return sendConsent(action, details);
   }
 
   function optOut(): Promise<ConsentReply | undefined> {
@@ -357,8 +371,8 @@ export function createTracker(options: TrackerOptions): Tracker {
       switch (name) {
         case 'send': // mt('send', 'pageview', {fields}, {onload, onerror})
           return send(first as 'pageview', second as PageviewFields, args[3] as DeliveryCallbacks);
-        case 'consent': // mt('consent', 'grant' | 'revoke')
-          return consent(first as ConsentAction);
+        case 'consent': // mt('consent', 'grant' | 'revoke', {source, notice, explicit}?)
+          return consent(first as ConsentAction, second as ConsentDetails);
         case 'setCookieConsentGiven':
           return consent('grant');
         case 'forgetCookieConsentGiven':

@@ -12,6 +12,7 @@ export { createTracker, wellFormed } from './core.js';
 export type {
   ConsentAction,
   ConsentCallback,
+  ConsentDetails,
   ConsentReply,
   ConsentState,
   DeliveryCallbacks,

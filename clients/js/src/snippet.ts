@@ -16,12 +16,21 @@
  * `/mautic-essential.js`, it completes the `MauticJS` runtime that one installed, sets
  * `MauticJS.trackingEnabled` and dispatches `mautic:tracking-enabled`. Whether anything is
  * counted or identified is still the server's gate's decision, never this script's.
+ *
+ * `mt('consentSource', name, options?)`, or `data-consent-source="name"` on the script tag,
+ * reads the visitor's choice from the consent banner the site already runs: it loads that
+ * banner's bridge (`/mtc-consent/{name}.js`, see src/bridges/) only then, so the core stays
+ * small. The bridge asks for its options with `mt('consentBridge', name, start)` and reports
+ * with `mt('consent', action, {source, notice, explicit})`, in order with every other call.
  */
 import { createTracker, dispatch } from './core.js';
 import { runtimeInstall } from './runtime.js';
 
 /** The page's `mt` function: the snippet's queueing stub, or ours once loaded. */
 type Stub = ((...args: unknown[]) => unknown) & { q?: ArrayLike<unknown>[]; consentry?: boolean };
+
+/** A bridge's name (the server answers 404 for a banner it has no bridge for). */
+const SOURCE = /^[a-z]+$/;
 
 /** Matches the fallback's script URL: `.../mtc.js`, optionally with a query or fragment. */
 const SCRIPT_PATH = /\/(mtc|mautic-tracking)(\.min)?\.js([?#]|$)/;
@@ -57,10 +66,30 @@ const stub: Stub | undefined = win[name];
 // Loaded twice on the same page? The first copy already owns the global.
 if (!(stub && stub.consentry)) {
   const runtime = runtimeInstall(win);
-  const tracker = createTracker({ baseUrl: scriptBase(document) });
+  const base = scriptBase(document);
+  const tracker = createTracker({ baseUrl: base });
+  // Bridge name -> its options, once its script is asked for (each loads at most once).
+  const bridges: Record<string, unknown> = {};
+
+  const consentSource = (source: unknown, options?: unknown) => {
+    const bridge = String(source);
+    if (!SOURCE.test(bridge) || bridge in bridges) return;
+    bridges[bridge] = options;
+    const script = document.createElement('script');
+    script.async = true;
+    script.src = base + '/mtc-consent/' + bridge + '.js';
+    (document.head || document.documentElement).appendChild(script);
+  };
 
   let first = true;
   const mt: Stub = function (...args: unknown[]) {
+    if (args[0] == 'consentSource') return consentSource(args[1], args[2]);
+    if (args[0] == 'consentBridge') {
+      // A bridge has loaded: hand it the options its page gave (a bridge never throws).
+      const start = args[2];
+      if (typeof start == 'function') start(bridges[String(args[1])] || {});
+      return;
+    }
     if (first && args[0] == 'send') {
       // Mautic's beforeFirstEventDelivery hooks run once, before the first pageview leaves.
       first = false;
@@ -75,6 +104,11 @@ if (!(stub && stub.consentry)) {
   // request and appends it to the tracker's serial chain, so order is kept on the wire too.
   const queued = (stub && stub.q) || [];
   for (let i = 0; i < queued.length; i++) mt(...Array.prototype.slice.call(queued[i]));
+
+  // <script src=".../mtc.js" data-consent-source="tcf">: for sites that load the script by tag.
+  const current = document.currentScript;
+  const named = current && current.getAttribute && current.getAttribute('data-consent-source');
+  if (named) mt('consentSource', named);
 
   runtime.trackingEnabled = true;
   runtime.requestWithCredentials = true;
