@@ -66,7 +66,17 @@ def redirect_url_check(*, redirect_url: str, allowed: frozenset[str]) -> None:
         )
 
 
-RESERVED_ALIASES = ("cs_hp", "cs_focus", "kiosk", "formid")
+# Ours, then Mautic's own keys (forms/mautic.py): no field may take their names.
+RESERVED_ALIASES = (
+    "cs_hp",
+    "cs_focus",
+    "kiosk",
+    "formid",
+    "formname",
+    "return",
+    "messenger",
+    "submit",
+)
 
 
 def validate_alias(value: str) -> None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import enum
+import hashlib
 import json
+from functools import cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import (
@@ -24,10 +29,12 @@ from django.views.decorators.http import require_http_methods, require_safe
 from consent.cookies import apply
 from consent.gate import Surface, decide
 from consent.ip import masked_client_ip
+from consentry.csp import frame_ancestors_allow
 from consentry.ratelimit import rate_limit_hit
-from consentry.redirects import origins_read, redirect_target
+from consentry.redirects import origins_read, redirect_target, url_read
 from focus.models import FocusEventKind, FocusItem
 from focus.services import focus_event_record
+from forms.mautic import MauticPost, mautic_post_read
 from forms.models import CONSENT_TYPES, Form
 from forms.selectors import form_get_published, submission_contact_get, submission_facts
 from forms.services import submission_record
@@ -38,6 +45,8 @@ MAX_BODY = 64 * 1024
 MAX_FIELDS = 100
 RATE_WINDOW = 600
 _INPUT_TYPES = {"email": "email", "number": "number", "date": "date"}
+# Scripts served as they are: Mautic's form script, ours (forms/js/).
+SCRIPTS = Path(__file__).resolve().parent / "js"
 
 
 def _origin_of(url: str) -> str:
@@ -146,7 +155,38 @@ def generate_js(request: HttpRequest) -> HttpResponseBase:
     return _quiet(request, response)
 
 
-@xframe_options_exempt
+@cache
+def _script(name: str) -> tuple[bytes, str]:
+    body = (SCRIPTS / name).read_bytes()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _script_response(request: HttpRequest, name: str) -> HttpResponse:
+    body, etag = _script(name)
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    response["ETag"] = etag
+    # An hour fresh, then revalidated in the background: a new release reaches pages soon.
+    response["Cache-Control"] = "public, max-age=3600, stale-while-revalidate=86400"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_safe
+def mautic_form_js(request: HttpRequest) -> HttpResponse:
+    """/media/js/mautic-form.js: the MauticSDK and MauticFormCallback hooks that Mautic's
+    manual-copy form HTML loads. It writes no cookie and no storage."""
+    return _script_response(request, "mautic-form.js")
+
+
+@require_safe
+def messenger_js(request: HttpRequest) -> HttpResponse:
+    """The script of the messenger page (forms/templates/forms/messenger.html)."""
+    return _script_response(request, "messenger.js")
+
+
 @require_safe
 def page(request: HttpRequest, form_id: str) -> HttpResponseBase:
     form = _get_form(form_id)
@@ -162,8 +202,8 @@ def page(request: HttpRequest, form_id: str) -> HttpResponseBase:
             "kiosk": kiosk,
         },
     )
-    _frame_policy(form, response)
-    return _quiet(request, response)
+    # Mautic's "form details" iframe snippet frames this page on the site.
+    return _quiet(request, _framed(form, response))
 
 
 @xframe_options_exempt
@@ -211,8 +251,70 @@ def _cors(request: HttpRequest, form: Form, response: HttpResponseBase) -> HttpR
     return response
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
+def _framed(form: Form, response: HttpResponseBase) -> HttpResponseBase:
+    """The form's page and every answer to its submission (thank-you, errors, redirect, the
+    messenger page) may be framed by the sites that embed it, and by no other."""
+    frame_ancestors_allow(response, origins=[*form.origins(), *settings.TRACKED_SITES])
+    return response
+
+
+class Answer(enum.Enum):
+    """How the submitting page reads the answer."""
+
+    PAGE = "page"  # a browser without script: a page, or a redirect
+    JSON = "json"  # generate.js: our JSON
+    MAUTIC_JSON = "mautic_json"  # Mautic's `?ajax=1`: its JSON shape
+    MESSENGER = "messenger"  # Mautic's hidden iframe: a page that posts its JSON to the parent
+
+
+def _answer_of(request: HttpRequest, post: MauticPost | None) -> Answer:
+    # As Mautic: ?ajax=1 wins over the messenger field.
+    if request.GET.get("ajax") in ("1", "true"):
+        return Answer.MAUTIC_JSON
+    if post is not None and post.mautic and post.messenger:
+        return Answer.MESSENGER
+    if "application/json" in request.headers.get("Accept", ""):
+        return Answer.JSON
+    return Answer.PAGE
+
+
+def _mautic(
+    request: HttpRequest,
+    form: Form,
+    answer: Answer,
+    post: MauticPost | None,
+    data: dict[str, Any],
+    status: int = 200,
+) -> HttpResponseBase:
+    """The answer Mautic's form script reads: `success`, then `successMessage` or `redirect`,
+    or `validationErrors` (per field alias) or `errorMessage`, and the `formName` it sent."""
+    if post is not None and post.form_name:
+        data["formName"] = post.form_name
+    if answer is Answer.MAUTIC_JSON:
+        return JsonResponse(data, status=status)
+    return render(
+        request,
+        "forms/messenger.html",
+        {
+            "form": form,
+            "response": data,
+            "target": _messenger_target(request, form, post),
+            "text": data.get("successMessage") or data.get("errorMessage") or "",
+        },
+        status=status,
+    )
+
+
+def _messenger_target(request: HttpRequest, form: Form, post: MauticPost | None) -> str:
+    """The origin the messenger page posts its answer to: the submitting page's, as its
+    browser named it (already checked) or as its `return` field says (checked here).
+    Failing both, any page: the answer holds only the form's own public messages."""
+    origin = request.headers.get("Origin", "").lower()
+    if origin and origin != "null":
+        return origin
+    back = _return(request, form, post)
+    url = url_read(back) if back else None
+    return url.origin if url is not None else "*"
 
 
 def _fail(
@@ -224,9 +326,19 @@ def _fail(
     fields: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     kiosk: bool = False,
+    post: MauticPost | None = None,
 ) -> HttpResponseBase:
-    if form is None or _wants_json(request):
-        response: HttpResponseBase = JsonResponse(
+    answer = _answer_of(request, post)
+    response: HttpResponseBase
+    if form is not None and answer in (Answer.MAUTIC_JSON, Answer.MESSENGER):
+        data: dict[str, Any] = {"success": 0}
+        if fields:
+            data["validationErrors"] = fields
+        else:
+            data["errorMessage"] = detail
+        response = _mautic(request, form, answer, post, data, status)
+    elif form is None or answer is not Answer.PAGE:
+        response = JsonResponse(
             {"ok": False, "error": code, "detail": detail, "fields": fields or {}}, status=status
         )
     else:
@@ -244,29 +356,54 @@ def _fail(
         )
     if form is not None:
         _cors(request, form, response)
+        _framed(form, response)
     return _quiet(request, response)
+
+
+def _origin_refused(request: HttpRequest, form: Form) -> bool:
+    origin = request.headers.get("Origin", "").lower()
+    return bool(origin) and origin != "null" and not _allowed(form, origin, request)
+
+
+def _refused(request: HttpRequest) -> HttpResponseBase:
+    return _fail(request, None, 403, "origin_not_allowed", "This site may not submit this form.")
 
 
 @csrf_exempt
 @require_http_methods(["POST"])
 def submit(request: HttpRequest) -> HttpResponseBase:
-    form = _get_form(request.GET.get("formId") or request.GET.get("formid"))
-    origin = request.headers.get("Origin", "").lower()
-    if origin and origin != "null" and not _allowed(form, origin, request):
-        return _fail(
-            request, None, 403, "origin_not_allowed", "This site may not submit this form."
-        )
+    # Our embeds and Mautic's builder name the form in the address; Mautic's HTML also in
+    # its `mauticform[formId]` field, read with the body.
+    named = request.GET.get("formId") or request.GET.get("formid")
+    form = _get_form(named) if named else None
+    if form is not None and _origin_refused(request, form):
+        return _refused(request)
     length = request.META.get("CONTENT_LENGTH") or "0"
     if not length.isdigit() or int(length) > MAX_BODY:
         return _fail(request, form, 413, "too_large", "The submission is too large.")
     if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return _fail(request, form, 415, "unsupported_media_type", "Send the form's fields.")
     try:
-        data = request.POST
-        if len(data) > MAX_FIELDS or request.FILES:
+        raw = request.POST
+        if len(raw) > MAX_FIELDS or request.FILES:
             raise ValueError("too many fields")
     except Exception:  # malformed multipart, too many fields: the client's fault
         return _fail(request, form, 400, "bad_form", "The submission cannot be read.")
+    post = mautic_post_read(data=raw)
+    if form is None:
+        form = _get_form(post.form_id)
+        if _origin_refused(request, form):
+            return _refused(request)
+    elif post.form_id and post.form_id != str(form.pk):
+        return _fail(
+            request,
+            form,
+            400,
+            "form_mismatch",
+            "The address and the mauticform[formId] field name different forms.",
+            post=post,
+        )
+    data = post.values
     retry = rate_limit_hit(
         scope="form",
         key=masked_client_ip(request),
@@ -274,13 +411,15 @@ def submit(request: HttpRequest) -> HttpResponseBase:
         window=RATE_WINDOW,
     )
     if retry is not None:
-        response = _fail(request, form, 429, "rate_limited", "Too many submissions; try later.")
+        response = _fail(
+            request, form, 429, "rate_limited", "Too many submissions; try later.", post=post
+        )
         response["Retry-After"] = str(retry)
         return response
     kiosk = data.get("kiosk") == "1"
     if data.get("cs_hp"):
         # A bot filled in the invisible field: thank it and keep nothing.
-        return _quiet(request, _cors(request, form, _success_response(request, form)))
+        return _quiet(request, _cors(request, form, _success_response(request, form, post)))
     cleaned = submission_clean(form=form, data=data)
     if cleaned.errors:
         return _fail(
@@ -292,6 +431,7 @@ def submit(request: HttpRequest) -> HttpResponseBase:
             cleaned.errors,
             _values(cleaned, data),
             kiosk,
+            post=post,
         )
     decision = decide(
         request,
@@ -312,7 +452,7 @@ def submit(request: HttpRequest) -> HttpResponseBase:
         focus_event_record(
             request=request, decision=decision, focus_id=int(focus), kind=FocusEventKind.CONVERSION
         )
-    response = _success_response(request, form)
+    response = _success_response(request, form, post)
     apply(response, decision, device_id=outcome.device_id)
     return _cors(request, form, response)
 
@@ -321,20 +461,58 @@ def _values(cleaned: Cleaned, data: Any) -> dict[str, Any]:
     return {k: data.getlist(k) if len(data.getlist(k)) > 1 else data.get(k) for k in data}
 
 
+def _here(request: HttpRequest) -> frozenset[str]:
+    return origins_read([f"{request.scheme}://{request.get_host()}"])
+
+
 def _redirect(form: Form, request: HttpRequest) -> str | None:
     """The form's redirect URL as the browser will read it, only if it lands on an allowed
     origin; this string, never the stored text, is what the browser is handed."""
-    here = origins_read([f"{request.scheme}://{request.get_host()}"])
-    return redirect_target(form.redirect_url, allowed=form.redirect_origins() | here)
+    return redirect_target(form.redirect_url, allowed=form.redirect_origins() | _here(request))
 
 
-def _success_response(request: HttpRequest, form: Form) -> HttpResponse:
+def _return(request: HttpRequest, form: Form, post: MauticPost | None) -> str | None:
+    """Mautic's `mauticform[return]`, the page the visitor was on, read as the browser will
+    and only if it lands where this form may send a visitor: it comes from the page, so it
+    is never trusted as given (an open redirect otherwise)."""
+    if post is None or not post.return_url:
+        return None
+    return redirect_target(post.return_url, allowed=form.redirect_origins() | _here(request))
+
+
+def _with_message(url: str, message: str) -> str:
+    """`url` with Mautic's `mauticMessage` parameter, which its pages show, before any #."""
+    base, hashed, fragment = url.partition("#")
+    joined = f"{base}{'&' if '?' in base else '?'}{urlencode({'mauticMessage': message})}"
+    return joined + (f"#{fragment}" if hashed else "")
+
+
+def _success_response(
+    request: HttpRequest, form: Form, post: MauticPost | None = None
+) -> HttpResponseBase:
     redirect = _redirect(form, request)
-    if _wants_json(request):
-        return JsonResponse({"ok": True, "message": form.success_message, "redirect": redirect})
+    answer = _answer_of(request, post)
+    response: HttpResponseBase
+    if answer in (Answer.MAUTIC_JSON, Answer.MESSENGER):
+        data: dict[str, Any] = {"success": 1}
+        if redirect:
+            data["redirect"] = redirect
+        else:
+            data["successMessage"] = form.success_message
+        return _framed(form, _mautic(request, form, answer, post, data))
+    if answer is Answer.JSON:
+        response = JsonResponse({"ok": True, "message": form.success_message, "redirect": redirect})
+        return _framed(form, response)
+    back = _return(request, form, post)
+    if not redirect and back:
+        # Mautic's HTML posted without its script: back to the page, with the thank-you.
+        redirect = _with_message(back, form.success_message)
     if redirect:
         response = HttpResponseRedirect(redirect, status=303)
         # As returned, not re-escaped by Django: the header and the JSON name the same URL.
         response["Location"] = redirect
-        return response
-    return render(request, "forms/page.html", {"form": form, "success": form.success_message})
+    else:
+        response = render(
+            request, "forms/page.html", {"form": form, "success": form.success_message}
+        )
+    return _framed(form, response)
