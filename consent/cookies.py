@@ -104,7 +104,11 @@ def apply(response: HttpResponseBase, decision: Decision, *, device_id: str | No
             _expire(response, name)
     if decision.revokes_grant and browser.choice is not None:
         choice_write(
-            response, browser, choice=Choice.REFUSED, notice_version=browser.choice.notice_version
+            response,
+            browser,
+            choice=Choice.REFUSED,
+            notice_version=browser.choice.notice_version,
+            dnc=True,
         )
 
 
@@ -115,25 +119,31 @@ def legacy_expire(response: HttpResponseBase, present: set[str] | frozenset[str]
 
 
 def choice_write(
-    response: HttpResponseBase, browser: Browser, *, choice: Choice, notice_version: str
+    response: HttpResponseBase,
+    browser: Browser,
+    *,
+    choice: Choice,
+    notice_version: str,
+    dnc: bool = False,
 ) -> StoredChoice:
-    """Remember the visitor's explicit choice on their browser (strictly necessary)."""
-    stored = choice_stored(browser, choice=choice, notice_version=notice_version)
+    """Remember the visitor's explicit choice on their browser (strictly necessary), or the
+    refusal Do-Not-Contact stands for (`dnc`)."""
+    stored = choice_stored(browser, choice=choice, notice_version=notice_version, dnc=dnc)
     _choice_write(response, stored)
     return stored
 
 
 def _choice_write(response: HttpResponseBase, stored: StoredChoice) -> None:
-    value = signing.dumps(
-        {
-            "s": stored.choice.value,
-            "v": stored.notice_version,
-            "t": stored.chosen_at,
-            "i": stored.issued_at,
-            "k": stored.browser_key,
-        },
-        salt=registry.CONSENT.salt,
-    )
+    payload: dict[str, object] = {
+        "s": stored.choice.value,
+        "v": stored.notice_version,
+        "t": stored.chosen_at,
+        "i": stored.issued_at,
+        "k": stored.browser_key,
+    }
+    if stored.dnc:
+        payload["d"] = 1
+    value = signing.dumps(payload, salt=registry.CONSENT.salt)
     _write(response, registry.CONSENT, value, issued_at=stored.issued_at)
 
 

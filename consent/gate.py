@@ -111,6 +111,9 @@ class StoredChoice:
     chosen_at: int
     issued_at: int
     browser_key: str
+    # A refusal the gate wrote because the contact behind the browser is on Do-Not-Contact:
+    # once the device cookie that led to the contact is expired, this is all that says so.
+    dnc: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +214,9 @@ def device_id_for(decision: Decision, *, machine: bool = False) -> str | None:
     return None if machine else decision.new_device_id
 
 
-def choice_stored(browser: Browser, *, choice: Choice, notice_version: str) -> StoredChoice:
+def choice_stored(
+    browser: Browser, *, choice: Choice, notice_version: str, dnc: bool = False
+) -> StoredChoice:
     """The browser's choice as its consent cookie will hold it. The browser key survives a
     change of mind, so every record of this browser's choices can be tied together as proof;
     the first issue time survives too, so the cookie is never renewed."""
@@ -223,6 +228,7 @@ def choice_stored(browser: Browser, *, choice: Choice, notice_version: str) -> S
         chosen_at=now,
         issued_at=previous.issued_at if previous else now,
         browser_key=previous.browser_key if previous else secrets.token_hex(16),
+        dnc=dnc,
     )
 
 
@@ -244,8 +250,12 @@ def choice_taken(
         and notice_version in (None, stored.notice_version)
     ):
         return False
-    if choice is Choice.GRANTED and decision.reason is Reason.DNC:
-        # Do-Not-Contact outranks any grant: the gate would turn it into a refusal at once.
+    if choice is Choice.GRANTED and (
+        decision.reason is Reason.DNC or (stored is not None and stored.dnc)
+    ):
+        # Do-Not-Contact outranks any grant: the gate would turn it into a refusal at once,
+        # and after it expired the device, its refusal stands for it (the privacy-choices
+        # page, the visitor's own act on the tracker, can still grant).
         return False
     if explicit:
         return True
@@ -275,8 +285,9 @@ def read_choice(value: str | None, now: int) -> StoredChoice | None:
             chosen_at=int(data["t"]),
             issued_at=int(data["i"]),
             browser_key=str(data["k"]),
+            dnc=bool(data.get("d")),
         )
-    except (signing.BadSignature, KeyError, ValueError, TypeError):
+    except (signing.BadSignature, KeyError, ValueError, TypeError, AttributeError):
         return None
     return stored if _fresh(stored.issued_at, registry.CONSENT, now) else None
 
