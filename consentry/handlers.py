@@ -19,8 +19,10 @@ from typing import Any
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 
-# The hot paths: the tracking pixel and beacon, email opens and tracked links, focus views.
+# The hot paths: the tracking pixel and beacon, email opens and tracked links, focus views;
+# and their /index.php/ twins (consentry/urls.py), which older Mautic embeds use.
 HOT_PATH = re.compile(
+    r"(?:/index\.php)?"
     r"/(?:mtracking\.gif|mtc/event|email/[^/]+\.gif|r/[^/]+|focus/[^/]+/viewpixel\.gif)"
 )
 # What the hot paths keep of MIDDLEWARE (in MIDDLEWARE's order).

@@ -1,12 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from consent.middleware import is_public
 from consentry import views
 from tracker import banners
 from tracker import views as tracker
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("mtc.js", tracker.script, name="mtc-js"),
     path("mautic-essential.js", tracker.essential_script, name="mautic-essential-js"),
     path("mautic-tracking.js", tracker.script, name="mautic-tracking-js"),
