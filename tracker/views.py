@@ -19,13 +19,19 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from consent.cookies import apply
-from consent.gate import Choice, Decision, Surface, decide, device_id_for, read_browser
+from consent.gate import Choice, Decision, Surface, decide, device_id_for
 from consent.ip import masked_client_ip
-from consent.services import choice_make
+from consent.services import choice_report
 from consentry.ratelimit import event_limiter
 from contacts.models import Contact
 from contacts.selectors import device_owner
-from tracker.inputs import BadInput, payload_read, query_read
+from tracker.inputs import (
+    BadInput,
+    ConsentReport,
+    consent_report_read,
+    payload_read,
+    query_read,
+)
 from tracker.minimise import UTM_KEYS, Page, page_parse
 from tracker.page_fields import (
     PageFields,
@@ -34,6 +40,7 @@ from tracker.page_fields import (
     page_fields_read,
 )
 from tracker.services import HitResult, hit_record, site_allowed
+from tracker.wordpress import wordpress_pixel_read
 
 DIST = Path(settings.BASE_DIR) / "clients" / "js" / "dist"
 SCRIPT = DIST / "mtc.min.js"
@@ -143,7 +150,11 @@ def event(request: HttpRequest) -> HttpResponseBase:
                 request, BadInput(400, "invalid_consent", "consent: grant, revoke or object")
             )
         try:
-            decision = _choose(request, response, command, page_gpc=page_gpc)
+            report = consent_report_read(data=data)
+        except BadInput as exc:
+            return _error(request, exc)
+        try:
+            decision = _choose(request, response, command, report, page_gpc=page_gpc)
         except DatabaseError:
             # A choice must be recorded to count: the script retries later.
             return _error(request, BadInput(503, "unavailable", "try again shortly"))
@@ -203,20 +214,32 @@ def _record(
 
 
 def _choose(
-    request: HttpRequest, response: HttpResponse, choice: Choice, *, page_gpc: bool
+    request: HttpRequest,
+    response: HttpResponse,
+    choice: Choice,
+    report: ConsentReport,
+    *,
+    page_gpc: bool,
 ) -> Decision:
-    """Record the visitor's choice, then let the gate decide again under it. A grant hands
-    the browser a device at once, so the visit goes on identified without a second visitor
-    (the visitor hash of this day and browser is the same before and after)."""
-    current = read_browser(request).device
-    browser, _record = choice_make(
+    """Record the visitor's choice when it changes what the browser holds, then let the gate
+    decide again under it. A grant hands the browser a device at once, so the visit goes on
+    identified without a second visitor (the visitor hash of this day and browser is the same
+    before and after)."""
+    before = decide(request, surface=Surface.PAGE, page_gpc=page_gpc)
+    current = before.browser.device
+    browser, record = choice_report(
         request=request,
         response=response,
+        decision=before,
         choice=choice,
-        source="script",
+        source=report.source,
+        explicit=report.explicit,
+        notice_version=report.notice,
         contact=device_owner(public_id=current.device_id if current else None),
     )
-    decision = decide(request, surface=Surface.PAGE, page_gpc=page_gpc, browser=browser)
+    decision = before
+    if record is not None:
+        decision = decide(request, surface=Surface.PAGE, page_gpc=page_gpc, browser=browser)
     apply(response, decision, device_id=device_id_for(decision))
     return decision
 
@@ -225,11 +248,14 @@ def _choose(
 @require_safe
 def pixel(request: HttpRequest) -> HttpResponseBase:
     """The no-script fallback: counts like a pageview, answers a 43-byte GIF never cached."""
-    status = 200
+    status, error = 200, ""
     try:
         data = query_read(request)
+        if "d" in data:
+            data = wordpress_pixel_read(d=data["d"])
     except BadInput as exc:
         data, status = {}, exc.status
+        error = f"{exc.code}: {exc.detail}"
     page_url = data.get("page_url") or data.get("url") or request.META.get("HTTP_REFERER", "")
     page = page_parse(page_url)
     fields = page_fields_read(data=data)
@@ -241,5 +267,8 @@ def pixel(request: HttpRequest) -> HttpResponseBase:
         status = 400
     response = HttpResponse(PIXEL, content_type="image/gif", status=status)
     response["Cache-Control"] = "no-store"
+    if error:
+        # An image cannot say what was wrong; the header does, for whoever debugs the embed.
+        response["X-Consentry-Error"] = error
     apply(response, decision, device_id=device_id)
     return response
