@@ -203,7 +203,7 @@ def page(request: HttpRequest, form_id: str) -> HttpResponseBase:
         },
     )
     # Mautic's "form details" iframe snippet frames this page on the site.
-    return _quiet(request, _framed(form, response))
+    return _quiet(request, _framed(request, form, response))
 
 
 @xframe_options_exempt
@@ -251,10 +251,17 @@ def _cors(request: HttpRequest, form: Form, response: HttpResponseBase) -> HttpR
     return response
 
 
-def _framed(form: Form, response: HttpResponseBase) -> HttpResponseBase:
+def _framed(request: HttpRequest, form: Form, response: HttpResponseBase) -> HttpResponseBase:
     """The form's page and every answer to its submission (thank-you, errors, redirect, the
-    messenger page) may be framed by the sites that embed it, and by no other."""
-    frame_ancestors_allow(response, origins=[*form.origins(), *settings.TRACKED_SITES])
+    messenger page) may be framed by the sites that embed it, and by no other. The form it
+    shows may send its visitor on to the form's redirect."""
+    redirect = _redirect(form, request)
+    url = url_read(redirect) if redirect else None
+    frame_ancestors_allow(
+        response,
+        origins=[*form.origins(), *settings.TRACKED_SITES],
+        form_action=[url.origin] if url is not None else [],
+    )
     return response
 
 
@@ -356,7 +363,7 @@ def _fail(
         )
     if form is not None:
         _cors(request, form, response)
-        _framed(form, response)
+        _framed(request, form, response)
     return _quiet(request, response)
 
 
@@ -499,10 +506,10 @@ def _success_response(
             data["redirect"] = redirect
         else:
             data["successMessage"] = form.success_message
-        return _framed(form, _mautic(request, form, answer, post, data))
+        return _framed(request, form, _mautic(request, form, answer, post, data))
     if answer is Answer.JSON:
         response = JsonResponse({"ok": True, "message": form.success_message, "redirect": redirect})
-        return _framed(form, response)
+        return _framed(request, form, response)
     back = _return(request, form, post)
     if not redirect and back:
         # Mautic's HTML posted without its script: back to the page, with the thank-you.
@@ -515,4 +522,4 @@ def _success_response(
         response = render(
             request, "forms/page.html", {"form": form, "success": form.success_message}
         )
-    return _framed(form, response)
+    return _framed(request, form, response)

@@ -13,7 +13,8 @@ import pytest
 from django.test import override_settings
 
 from contacts.models import Contact
-from forms.models import Field, Form, Submission
+from forms.models import Field, Submission
+from tests.support.forming import mautic_form_make
 from tests.support.tracking import CHROME
 
 pytestmark = pytest.mark.django_db
@@ -25,30 +26,6 @@ THANKS = "Thank you, we received your message."
 def embedded():
     with override_settings(REDIS_URL=None, TRACKED_SITES=[SITE], FORM_SUBMIT_LIMIT=1000):
         yield
-
-
-def mautic_form(**overrides) -> Form:
-    """The form of tests/forms/mautic_snippets.py: email (required), first name, comments."""
-    form = Form.objects.create(**{"name": "Contact us", **overrides})
-    for order, (label, alias, kind, required, contact_field) in enumerate(
-        [
-            ("Email", "email", "email", True, "email"),
-            ("First name", "first_name", "text", False, "first_name"),
-            ("Comments", "comments", "textarea", False, ""),
-            ("Topics", "topics", "checkbox_group", False, ""),
-        ]
-    ):
-        Field.objects.create(
-            form=form,
-            label=label,
-            alias=alias,
-            type=kind,
-            required=required,
-            order=order,
-            contact_field=contact_field,
-            options="pricing\nsupport" if alias == "topics" else "",
-        )
-    return form
 
 
 def post(client, form, *, query=None, origin=SITE, **fields):
@@ -89,7 +66,7 @@ def ancestors(response) -> list[str]:
 
 
 def test_mautics_field_names_are_stored_under_the_forms_aliases(client):
-    form = mautic_form()
+    form = mautic_form_make()
     response = post(
         client,
         form,
@@ -111,7 +88,7 @@ def test_mautics_field_names_are_stored_under_the_forms_aliases(client):
 
 
 def test_the_form_may_be_named_by_its_field_alone_and_not_by_two_different_ids(client):
-    form, other = mautic_form(), mautic_form()
+    form, other = mautic_form_make(), mautic_form_make()
     alone = post(client, form, query="/form/submit", email="a@example.com")
     assert alone.status_code == 200, alone.content
     assert Submission.objects.filter(form=form).count() == 1
@@ -132,7 +109,7 @@ def test_the_form_may_be_named_by_its_field_alone_and_not_by_two_different_ids(c
 def test_reserved_mautic_names_cannot_become_field_aliases():
     from django.core.exceptions import ValidationError
 
-    form = mautic_form()
+    form = mautic_form_make()
     for alias in ("return", "formname", "messenger", "submit"):
         with pytest.raises(ValidationError):
             Field(form=form, label="x", alias=alias).full_clean()
@@ -142,7 +119,7 @@ def test_reserved_mautic_names_cannot_become_field_aliases():
 
 
 def test_the_messenger_answer_hands_mautics_json_to_the_framing_page(client):
-    form = mautic_form()
+    form = mautic_form_make()
     response = post(client, form, email="ada@example.com", messenger="1")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
@@ -157,7 +134,7 @@ def test_the_messenger_answer_hands_mautics_json_to_the_framing_page(client):
 
 
 def test_the_messenger_answer_names_each_field_in_error_and_stores_nothing(client):
-    form = mautic_form()
+    form = mautic_form_make()
     response = post(client, form, email="not an email", messenger="1")
     assert response.status_code == 400
     answer = messenger_json(response)
@@ -168,14 +145,14 @@ def test_the_messenger_answer_names_each_field_in_error_and_stores_nothing(clien
 
 
 def test_the_messenger_answer_carries_the_checked_redirect(client):
-    form = mautic_form(redirect_url=f"{SITE}/thanks")
+    form = mautic_form_make(redirect_url=f"{SITE}/thanks")
     answer = messenger_json(post(client, form, email="ada@example.com", messenger="1"))
     assert answer == {"success": 1, "redirect": f"{SITE}/thanks", "formName": "contactus"}
 
 
 @override_settings(FORM_SUBMIT_LIMIT=1)
 def test_a_refusal_without_a_field_is_an_error_message(client):
-    form = mautic_form()
+    form = mautic_form_make()
     assert post(client, form, email="a@example.com", messenger="1").status_code == 200
     limited = post(client, form, email="b@example.com", messenger="1")
     assert limited.status_code == 429
@@ -185,7 +162,7 @@ def test_a_refusal_without_a_field_is_an_error_message(client):
 
 
 def test_mautics_ajax_mode_answers_the_same_json(client):
-    form = mautic_form()
+    form = mautic_form_make()
     ok = post(client, form, query=f"/form/submit?formId={form.pk}&ajax=1", email="a@b.example")
     assert ok.json() == {"success": 1, "successMessage": THANKS, "formName": "contactus"}
     bad = post(client, form, query=f"/form/submit?formId={form.pk}&ajax=1", email="")
@@ -194,7 +171,7 @@ def test_mautics_ajax_mode_answers_the_same_json(client):
 
 
 def test_markup_in_the_form_name_is_never_echoed(client):
-    form = mautic_form()
+    form = mautic_form_make()
     response = post(client, form, email="a@example.com", messenger="1", formName="</script><b>x")
     assert "formName" not in messenger_json(response)
     assert "<b>" not in response.content.decode()
@@ -204,7 +181,7 @@ def test_markup_in_the_form_name_is_never_echoed(client):
 
 
 def test_without_script_the_visitor_goes_back_to_an_allowed_return_page(client):
-    form = mautic_form()
+    form = mautic_form_make()
     response = post(client, form, email="a@example.com", **{"return": f"{SITE}/contact?x=1#f"})
     assert response.status_code == 303
     location = urlsplit(response["Location"])
@@ -229,7 +206,7 @@ def test_without_script_the_visitor_goes_back_to_an_allowed_return_page(client):
     ],
 )
 def test_a_return_page_elsewhere_is_never_followed(client, back):
-    form = mautic_form()
+    form = mautic_form_make()
     response = post(client, form, email="a@example.com", **{"return": back})
     assert response.status_code == 200
     assert THANKS in response.content.decode()
@@ -242,13 +219,13 @@ def test_a_return_page_elsewhere_is_never_followed(client, back):
 
 
 def test_the_forms_own_redirect_wins_over_the_return_page(client):
-    form = mautic_form(redirect_url=f"{SITE}/thanks")
+    form = mautic_form_make(redirect_url=f"{SITE}/thanks")
     response = post(client, form, email="a@example.com", **{"return": f"{SITE}/contact"})
     assert response["Location"] == f"{SITE}/thanks"
 
 
 def test_an_allowed_return_page_names_the_messenger_target_when_the_browser_did_not(client):
-    form = mautic_form()
+    form = mautic_form_make()
     answer = post(
         client, form, origin=None, email="a@example.com", messenger="1", **{"return": f"{SITE}/c"}
     )
@@ -267,7 +244,7 @@ def assert_framed_by_the_sites(response, *extra):
 
 
 def test_the_form_page_and_every_answer_to_it_are_framed_by_the_sites_only(client):
-    form = mautic_form(
+    form = mautic_form_make(
         allowed_origins="https://partner.example\nhttps://bad.example;script-src *",
         redirect_url="",
     )
@@ -289,7 +266,7 @@ def test_the_form_page_and_every_answer_to_it_are_framed_by_the_sites_only(clien
 
 
 def test_another_origin_is_refused_and_other_pages_keep_self(client):
-    form = mautic_form()
+    form = mautic_form_make()
     refused = post(client, form, origin="https://evil.example", email="a@example.com")
     assert refused.status_code == 403
     assert refused["X-Frame-Options"] == "DENY"
@@ -319,3 +296,15 @@ def test_the_form_script_is_served_where_mautics_snippet_loads_it(client):
     messenger = client.get("/form/messenger.js")
     assert messenger.status_code == 200
     assert "postMessage" in messenger.content.decode()
+
+
+def test_a_framed_form_may_send_its_visitor_on_to_the_forms_redirect_only(client):
+    """Browsers hold a form's redirect to the page's form-action: the site's thank-you page
+    must be there, and nothing else the operator did not name."""
+    form = mautic_form_make(redirect_url=f"{SITE}/thanks")
+    policy = client.get(f"/form/{form.pk}")["Content-Security-Policy"]
+    form_action = next(d.strip() for d in policy.split(";") if "form-action" in d)
+    assert SITE in form_action.split()
+    plain = mautic_form_make()
+    policy = client.get(f"/form/{plain.pk}")["Content-Security-Policy"]
+    assert SITE not in next(d for d in policy.split(";") if "form-action" in d)

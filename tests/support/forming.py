@@ -42,3 +42,27 @@ def form_make(**overrides) -> Form:
             notice_version="2026-09" if kind == "tracking_consent" else "",
         )
     return form
+
+
+def mautic_form_make(**overrides) -> Form:
+    """The form of tests/forms/mautic_snippets.py, as an operator moving from Mautic makes it:
+    the aliases of Mautic's builder HTML (email required, first name, comments, topics)."""
+    form = Form.objects.create(**{"name": "Contact us", **overrides})
+    specs = [
+        ("Email", "email", "email", True, "email"),
+        ("First name", "first_name", "text", False, "first_name"),
+        ("Comments", "comments", "textarea", False, ""),
+        ("Topics", "topics", "checkbox_group", False, ""),
+    ]
+    for order, (label, alias, kind, required, contact_field) in enumerate(specs):
+        Field.objects.create(
+            form=form,
+            label=label,
+            alias=alias,
+            type=kind,
+            required=required,
+            order=order,
+            contact_field=contact_field,
+            options="pricing\nsupport" if alias == "topics" else "",
+        )
+    return form

@@ -22,6 +22,8 @@ SAMPLES: dict[str, list[str]] = {
     "form-submit": ["/form/submit?formId=1"],
     "form-embed": ["/form/embed/1"],
     "form-page": ["/form/1"],
+    "form-messenger-js": ["/form/messenger.js"],
+    "mautic-form-js": ["/media/js/mautic-form.js"],
     "focus-js": ["/focus/1.js"],
     "focus-viewpixel": ["/focus/1/viewpixel.gif"],
     "focus-preview": ["/focus/1/preview"],
