@@ -218,6 +218,24 @@ def _choices(button: str, action: Action) -> Callable[[ScenarioRun], None]:
     return play
 
 
+# -- dynamic web content ------------------------------------------------------------------
+
+
+def _dwc(run: ScenarioRun) -> None:
+    b = run.browser()
+    url = f"{b.tracker}/dwc/{run.fixtures.dwc_slot}"
+
+    def fill() -> None:
+        b.host("/script", events=1)
+        # What the tracking part of the script asks for a slot on the page (Mautic's
+        # /dwc/{slot}), with the tracker's own cookies; the gate decides what it may keep.
+        # The body is read, as the script reads it: only then is the request finished.
+        b.page.evaluate("(u) => fetch(u, {credentials: 'include'}).then((r) => r.text())", url)
+        b.answered(Place.OTHER)
+
+    b.step("host page with the tracking script fills a dynamic-content slot (/dwc/…)", fill)
+
+
 SURFACES: tuple[Spec, ...] = (
     Spec("script", "tracking script and its pageview event", _script),
     Spec("script-grant", "tracking script, consent grant command", _script_grant),
@@ -261,6 +279,7 @@ SURFACES: tuple[Spec, ...] = (
     Spec(
         "choices-refuse", "privacy choices page, refuse", _choices("Refuse tracking", Action.REFUSE)
     ),
+    Spec("dwc", "dynamic web content: the script asks /dwc/{slot}", _dwc),
 )
 
 

@@ -68,6 +68,8 @@ class Fixtures:
     asset: str  # slug
     landing: str  # slug
     fresh: list[EmailLinks] = field(default_factory=list)  # one per scenario that unsubscribes
+    # A dynamic-content slot with a default item and a variant for every known contact.
+    dwc_slot: str = ""
 
     def take_fresh(self) -> EmailLinks:
         if not self.fresh:
@@ -227,6 +229,7 @@ class InProcessTarget:
             # Not every page: only an item with a frequency remembers having been shown.
             frequency="daily",
         )
+        dwc_slot = self._dwc_make()
         return Fixtures(
             ada=person(f"ada@{MAIL_DOMAIN}", "Ada"),
             dora=person(f"dora@{MAIL_DOMAIN}", "Dora"),
@@ -236,7 +239,18 @@ class InProcessTarget:
             asset=asset.slug,
             landing=landing.slug,
             fresh=[person(f"fresh-{n}@{MAIL_DOMAIN}", "Fresh").links for n in range(fresh)],
+            dwc_slot=dwc_slot,
         )
+
+    def _dwc_make(self) -> str:
+        from dwc.models import Item, Slot, Variant
+
+        slot = Slot.objects.create(name="cookie-audit")
+        item = Item.objects.create(
+            slot=slot, name="Cookie audit", is_default=True, content="<p>For everyone.</p>"
+        )
+        Variant.objects.create(item=item, name="Known contacts", content="<p>Welcome back.</p>")
+        return slot.name
 
     def remove_fixtures(self) -> list[str]:
         # The database is thrown away with the run (the command's temporary SQLite file, or
@@ -410,6 +424,7 @@ class RemoteTarget:
             },
         )
         self.made.append(f"pages/{landing['id']}/")
+        dwc_slot = self._dwc_make()
         return Fixtures(
             ada=person("ada", "Ada"),
             dora=person("dora", "Dora"),
@@ -419,7 +434,29 @@ class RemoteTarget:
             asset=asset,
             landing=str(landing["slug"]),
             fresh=[person(f"fresh-{n}", "Fresh").links for n in range(fresh)],
+            dwc_slot=dwc_slot,
         )
+
+    def _dwc_make(self) -> str:
+        slot = self.api("POST", "dwc/slots/", {"name": self.tag})
+        # Deleting the slot deletes its items and their variants.
+        self.made.append(f"dwc/slots/{slot['id']}/")
+        item = self.api(
+            "POST",
+            "dwc/items/",
+            {
+                "slot": slot["id"],
+                "name": self.tag,
+                "is_default": True,
+                "content": "<p>For everyone.</p>",
+            },
+        )
+        self.api(
+            "POST",
+            "dwc/variants/",
+            {"item": item["id"], "name": self.tag, "content": "<p>Welcome back.</p>"},
+        )
+        return str(slot["name"])
 
     def _asset_upload(self) -> str:
         boundary = secrets.token_hex(16)

@@ -47,6 +47,7 @@ SURFACES = {
     "landing page",
     "privacy choices page, grant",
     "privacy choices page, refuse",
+    "dynamic web content: the script asks /dwc/{slot}",
 }
 PROBLEMS = {f"rfc-{n}" for n in range(1, 7)}
 # The modules whose views (or services) call the gate, each through its own imported name.
@@ -54,6 +55,7 @@ GATE_CALLERS = {
     "consent.gate",
     "consent.views",
     "consentry.views",
+    "dwc.views",
     "emails.views",
     "focus.views",
     "forms.views",
@@ -65,6 +67,7 @@ OUR_APPS = {
     "consent",
     "consentry",
     "contacts",
+    "dwc",
     "emails",
     "focus",
     "forms",
