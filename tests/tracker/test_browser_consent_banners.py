@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -317,3 +317,15 @@ def test_klaro_s_start_up_callback_false_is_no_refusal(visitor, site):
     assert visitor.reports == []
     visitor.nothing_stored()
     assert not ConsentRecord.objects.exists()
+
+
+def test_auto_finds_the_banner_on_the_page(visitor, site):
+    """`auto` loads one detector; it picks vanilla-cookieconsent, which it found on the page."""
+    auto = replace(COOKIECONSENT, name="auto")
+    path = serve(site, auto)
+    visitor.open(path)
+    visitor.nothing_stored()
+    auto.accept(visitor)
+    grant = ("grant", "cookieconsent", COOKIECONSENT.notice)
+    visitor.until(lambda: records() == [grant], "one grant recorded from the banner found")
+    visitor.until(lambda: DEVICE in visitor.tracker_cookies(), "the device cookie")
