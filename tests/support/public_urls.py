@@ -33,6 +33,8 @@ SAMPLES: dict[str, list[str]] = {
     "mautic-tracking-js": ["/mautic-tracking.js"],
     "asset": ["/asset/price-list", "/asset/../../etc/passwd"],
     "landing": ["/p/autumn"],
+    "dwc-batch": ["/dwc?slot=hero", "/dwc"],
+    "dwc-slot": ["/dwc/hero", "/dwc/..%2f"],
     "video-hit": [
         "/video/hit?guid=0f8fad5b-d9cb-469f-a165-70867728950e&url=https://cdn.example.com/v.mp4"
         "&duration=60&total_watched=5"
