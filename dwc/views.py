@@ -13,7 +13,7 @@ import re
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from consent.cookies import apply
 from consent.gate import Decision, Surface, decide
@@ -22,6 +22,7 @@ from consentry.ratelimit import event_limiter
 from dwc.models import SLOT_NAME_RE
 from dwc.services import Filled, slots_fill
 from tracker.services import site_allowed
+from tracker.views import DIST, _serve
 
 _SLOT_NAME = re.compile(SLOT_NAME_RE)
 MAX_SLOTS = 20
@@ -106,3 +107,10 @@ def batch(request: HttpRequest) -> HttpResponseBase:
         return outcome
     decision, filled = outcome
     return _respond(request, decision, filled, {"slots": filled.contents} if names else None)
+
+
+@require_safe
+def script(request: HttpRequest) -> HttpResponse:
+    """/mtc-dwc.js: the slot filler, which the tracking script loads only on a page with slots
+    (clients/js/src/dwc-entry.ts); served like /mtc.js."""
+    return _serve(request, DIST / "dwc.min.js")

@@ -33,6 +33,7 @@ SAMPLES: dict[str, list[str]] = {
     "mautic-tracking-js": ["/mautic-tracking.js"],
     "asset": ["/asset/price-list", "/asset/../../etc/passwd"],
     "landing": ["/p/autumn"],
+    "dwc-js": ["/mtc-dwc.js"],
     "dwc-batch": ["/dwc?slot=hero", "/dwc"],
     "dwc-slot": ["/dwc/hero", "/dwc/..%2f"],
     "video-hit": [

@@ -13,7 +13,13 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
 const BRIDGES = ['gcm', 'tcf', 'gpp', 'cookiebot', 'onetrust', 'usercentrics', 'klaro', 'cookieconsent', 'auto'];
-const BUDGETS = { 'dist/mtc.min.js': 3072, 'dist/mautic-essential.min.js': 1536 };
+const BUDGETS = {
+  // The MauticJS runtime, the tracker, and the loaders of the on-demand parts (a consent
+  // banner's bridge, the dynamic-content filler), which stay out of it.
+  'dist/mtc.min.js': 3136,
+  'dist/mautic-essential.min.js': 1536,
+  'dist/dwc.min.js': 1536,
+};
 for (const name of BRIDGES) BUDGETS[`dist/consent/${name}.js`] = name == 'auto' ? 4096 : 1024;
 const target = ['es2020'];
 const banner = '/*! @consentry/tracker | AGPL-3.0-or-later */';
@@ -35,6 +41,7 @@ const iife = (entry, outfile) =>
 
 await iife('src/snippet.ts', 'dist/mtc.min.js');
 await iife('src/essential.ts', 'dist/mautic-essential.min.js');
+await iife('src/dwc-entry.ts', 'dist/dwc.min.js');
 
 mkdirSync('dist/consent');
 for (const name of BRIDGES) {

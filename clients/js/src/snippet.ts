@@ -113,4 +113,15 @@ if (!(stub && stub.consentry)) {
   runtime.trackingEnabled = true;
   runtime.requestWithCredentials = true;
   dispatch('mautic:tracking-enabled');
+
+  // Dynamic web content: the slot filler is its own small file, asked for once the server says
+  // this browser may be tracked (a grant, or mode always) and only when the page has slots
+  // (Mautic's `data-slot="dwc"` or `.mautic-slot` markup). Until then each slot keeps the
+  // page's own default content and nothing is asked.
+  let dwc = false;
+  tracker.onConsent((reply) => {
+    if (dwc || (reply.reason != 'granted' && reply.reason != 'mode_always')) return;
+    dwc = !!document.querySelector('.mautic-slot,[data-slot=dwc]');
+    if (dwc) runtime.insertScript(base + '/mtc-dwc.js');
+  });
 }
