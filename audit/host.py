@@ -33,6 +33,67 @@ SNIPPET = """<script>
 </script>"""
 
 
+# Consent banners, written here after each one's public contract (the audit depends on nothing
+# under tests/). Google Consent Mode: gtag pushes its arguments onto window.dataLayer; the
+# site declares `default` on every load, the banner pushes `update` when the visitor answers.
+CONSENT_MODE = """<script>
+window.dataLayer = window.dataLayer || [];
+function gtag() { dataLayer.push(arguments); }
+gtag('consent', 'default', {analytics_storage: 'denied', ad_storage: 'denied'});
+window.auditChoose = function (granted) {
+  gtag('consent', 'update', {analytics_storage: granted ? 'granted' : 'denied'});
+};
+</script>"""
+# An IAB TCF v2.2 CMP as its __tcfapi contract says: addEventListener calls back at once with
+# the current TCData and again on every change; `cmpuishown` while the visitor has not
+# answered, `tcloaded` with an answer given earlier (here: ?stored=consented or ?stored=
+# refused), `useractioncomplete` when the visitor acts. Consent to purposes 1 and 8 is the
+# publisher's and the purposes'.
+TCF_STUB = """<script>
+(function () {
+  var listeners = [], next = 1, search = location.search;
+  var stored = search == '?stored=consented' ? true : search == '?stored=refused' ? false : null;
+  function tcData(status, id) {
+    var given = stored ? {1: true, 8: true} : {};
+    return {
+      tcString: stored === null ? '' : 'CPaudit', tcfPolicyVersion: 5, cmpId: 999,
+      cmpVersion: 1, gdprApplies: true, eventStatus: status, cmpStatus: 'loaded',
+      listenerId: id, isServiceSpecific: true, useNonStandardTexts: false,
+      publisherCC: 'DE', purposeOneTreatment: false,
+      purpose: {consents: given, legitimateInterests: {}},
+      vendor: {consents: {}, legitimateInterests: {}},
+      specialFeatureOptins: {},
+      publisher: {consents: given, legitimateInterests: {},
+                  customPurpose: {consents: {}, legitimateInterests: {}}, restrictions: {}}
+    };
+  }
+  window.__tcfapi = function (command, version, callback, parameter) {
+    if (typeof callback != 'function') return;
+    if (command == 'ping') {
+      callback({gdprApplies: true, cmpLoaded: true, cmpStatus: 'loaded',
+                displayStatus: stored === null ? 'visible' : 'hidden', apiVersion: '2.2',
+                cmpVersion: 1, cmpId: 999, gvlVersion: 1, tcfPolicyVersion: 5}, true);
+    } else if (command == 'addEventListener') {
+      var id = next++;
+      listeners.push({id: id, callback: callback});
+      callback(tcData(stored === null ? 'cmpuishown' : 'tcloaded', id), true);
+    } else if (command == 'removeEventListener') {
+      var before = listeners.length;
+      listeners = listeners.filter(function (l) { return l.id !== parameter; });
+      callback(listeners.length < before);
+    } else {
+      callback(null, false);
+    }
+  };
+  window.auditListening = function () { return listeners.length > 0; };
+  window.auditChoose = function (granted) {
+    stored = granted;
+    listeners.forEach(function (l) { l.callback(tcData('useractioncomplete', l.id), true); });
+  };
+})();
+</script>"""
+
+
 class HostSite:
     """The customer's website: another origin of the same site as the tracker (same host,
     another port), served by a small HTTP server of the audit's own. Against a deployment,
@@ -114,6 +175,23 @@ def publish_pages(site: HostSite, tracker: str, fx: Fixtures) -> None:
         "Welcome",
         head=SNIPPET.format(
             tracker=tracker, commands="mt('consent', 'grant');\nmt('send', 'pageview');"
+        ),
+    )
+    # Consent banners: the site names its banner in one line and the script's bridge reads it.
+    for path, banner, source in (
+        ("/consent-mode", CONSENT_MODE, "gcm"),
+        ("/tcf", TCF_STUB, "tcf"),
+    ):
+        commands = f"mt('consentSource', '{source}');\nmt('send', 'pageview');"
+        page(path, "Welcome", head=banner + SNIPPET.format(tracker=tracker, commands=commands))
+    # A banner's start-up "no choice yet", reported as a refusal (Klaro's callback(false)).
+    page(
+        "/banner-start",
+        "Welcome",
+        head=SNIPPET.format(
+            tracker=tracker,
+            commands="mt('consent', 'revoke', {source: 'klaro', explicit: false});\n"
+            "mt('send', 'pageview');",
         ),
     )
     pixel = f"{tracker}/mtracking.gif?page_url={quote(site.origin + '/pixel', safe='')}"

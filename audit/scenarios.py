@@ -108,6 +108,67 @@ def _script_grant(run: ScenarioRun) -> None:
     )
 
 
+def _consent_mode(run: ScenarioRun) -> None:
+    b = run.browser()
+    b.step(
+        "host page with Consent Mode (default: denied) and mt('consentSource', 'gcm')",
+        # The pageview and the bridge's report of the default, which is no choice.
+        lambda: b.host("/consent-mode", events=2),
+    )
+    b.step(
+        "visitor accepts: gtag('consent', 'update', {analytics_storage: 'granted'})",
+        lambda: _choose(b, granted=True),
+        actions=(Action.GRANT,),
+    )
+    b.step(
+        "the page again: the default (denied) once more", lambda: b.host("/consent-mode", events=2)
+    )
+    b.step(
+        "visitor withdraws: gtag('consent', 'update', {analytics_storage: 'denied'})",
+        lambda: _choose(b, granted=False),
+        actions=(Action.REFUSE,),
+    )
+
+
+def _tcf(run: ScenarioRun) -> None:
+    b = run.browser()
+
+    def load() -> None:
+        # cmpuishown is no answer: the pageview alone, once the bridge listens.
+        b.host("/tcf", events=1)
+        b.until(lambda: bool(b.page.evaluate("window.auditListening()")), "the TCF bridge")
+
+    b.step("host page with a TCF v2.2 CMP (no answer yet) and mt('consentSource', 'tcf')", load)
+    b.step(
+        "visitor consents to purposes 1 and 8 (useractioncomplete)",
+        lambda: _choose(b, granted=True),
+        actions=(Action.GRANT,),
+    )
+    b.step(
+        "the page again: the CMP reports the stored answer (tcloaded)",
+        lambda: b.host("/tcf?stored=consented", events=2),
+    )
+    b.step(
+        "visitor rejects in the CMP (useractioncomplete)",
+        lambda: _choose(b, granted=False),
+        actions=(Action.REFUSE,),
+    )
+
+
+def _choose(b: AuditBrowser, *, granted: bool) -> None:
+    """The visitor answers in the host page's banner; its bridge reports the answer."""
+    b.page.evaluate(f"window.auditChoose({'true' if granted else 'false'})")
+    b.answered(Place.SCRIPT_EVENT)
+
+
+def _banner_start(run: ScenarioRun) -> None:
+    b = run.browser()
+    b.step(
+        "host page: a banner's start-up 'no choice yet' (revoke, not explicit), then a pageview",
+        lambda: b.host("/banner-start", events=2),
+    )
+
+
 def _pixel(run: ScenarioRun) -> None:
     b = run.browser()
 
@@ -239,6 +300,9 @@ def _dwc(run: ScenarioRun) -> None:
 SURFACES: tuple[Spec, ...] = (
     Spec("script", "tracking script and its pageview event", _script),
     Spec("script-grant", "tracking script, consent grant command", _script_grant),
+    Spec("consent-mode", "consent banner: Google Consent Mode through dataLayer", _consent_mode),
+    Spec("tcf", "consent banner: IAB TCF v2.2 CMP (__tcfapi)", _tcf),
+    Spec("banner-start", "consent banner's start-up report, no choice yet", _banner_start),
     Spec("pixel", "mtracking.gif (image on the host page)", _pixel),
     Spec("link", "email link (/r/…?ct=)", _link),
     Spec("link-forwarded", "email link, forwarded (fresh browser)", _forwarded),

@@ -29,6 +29,9 @@ pytestmark = [pytest.mark.browser]
 SURFACES = {
     "tracking script and its pageview event",
     "tracking script, consent grant command",
+    "consent banner: Google Consent Mode through dataLayer",
+    "consent banner: IAB TCF v2.2 CMP (__tcfapi)",
+    "consent banner's start-up report, no choice yet",
     "mtracking.gif (image on the host page)",
     "email link (/r/…?ct=)",
     "email link, forwarded (fresh browser)",
