@@ -1,15 +1,57 @@
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
+from smtplib import SMTPException
 
-from contacts.services import contact_upsert
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+)
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+
+from contacts.models import Contact
 from emails.models import Email, EmailSend, Recipient
-from emails.selectors import email_stats
-from emails.services import email_send
+from emails.rendering import message_sample
+from emails.selectors import email_stats, preview_contact_get, preview_contacts_recent
+from emails.services import email_test_send
+
+# The preview frame: the email's markup may not run script nor submit anything, and only this
+# admin may frame it. The sandbox directive holds even if the frame is opened on its own.
+PREVIEW_POLICY = (
+    "sandbox; default-src 'none'; img-src https: data:; style-src 'unsafe-inline' https:; "
+    "font-src https: data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+PHONE_WIDTH = 390
+
+
+class TestSendForm(forms.Form):
+    to = forms.EmailField(label="Send to", max_length=254)
+    contact = forms.CharField(
+        label="As read by (contact email or id)",
+        required=False,
+        max_length=254,
+        help_text="Fills the tokens with this contact's fields; leave empty for the defaults. "
+        "The contact is not told and nothing is recorded for them.",
+    )
+
+    def clean_contact(self) -> Contact | None:
+        key = self.cleaned_data["contact"]
+        if not key.strip():
+            return None
+        contact = preview_contact_get(key=key)
+        if contact is None:
+            raise forms.ValidationError("No contact with that email address or id.")
+        return contact
 
 
 @admin.register(Email)
@@ -31,16 +73,22 @@ class EmailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def preview(self, obj: Email) -> str:
         if not obj.pk:
             return "Save the email first."
-        # The HTML is shown in a sandboxed frame: it cannot run script in the admin.
+        # The rendered message (tokens at their defaults) in a sandboxed frame: it cannot run
+        # script in the admin, and it has no pixel nor tracked link, so it counts nothing.
         return format_html(
-            '<iframe sandbox="" srcdoc="{}" title="preview" style="width:100%;'
-            'min-height:420px;border:1px solid #ccc"></iframe>',
-            obj.html,
+            '<iframe sandbox="" src="{}" title="Preview" class="email-preview" '
+            'style="width:100%;min-height:520px;border:1px solid #ccc"></iframe>'
+            '<p><a href="{}">Preview for a contact, at full and at phone width</a> · '
+            '<a href="{}">Send a test</a></p>',
+            reverse("admin:emails_email_preview_frame", args=[obj.pk]),
+            reverse("admin:emails_email_preview", args=[obj.pk]),
+            reverse("admin:emails_email_test_send", args=[obj.pk]),
         )
 
     def has_send_permission(self, request: HttpRequest) -> bool:
-        # A test send is a send (and files the sender as a contact): not for a view-only user.
-        return request.user.has_perms(["emails.add_emailsend", "contacts.add_contact"])
+        # A test send creates nothing, but it is mail from the operator's sender: not for a
+        # view-only user.
+        return request.user.has_perm("emails.add_emailsend")
 
     @admin.action(description="Send a test to yourself", permissions=["send"])
     def test_send(self, request: HttpRequest, queryset: QuerySet[Email]) -> None:
@@ -48,10 +96,114 @@ class EmailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if not address:
             messages.error(request, "Your user has no email address.")
             return
-        me = contact_upsert(email=address)
         for email in queryset:
-            email_send(email=email, contacts=[me])
-        messages.success(request, f"Test sent to {address}.")
+            try:
+                email_test_send(email=email, to=address)
+            except (SMTPException, OSError) as exc:
+                messages.error(request, f"The test of {email} was not sent: {exc}")
+                return
+        messages.success(request, f"Test sent to {address}; it counts in no report.")
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<path:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="emails_email_preview",
+            ),
+            path(
+                "<path:object_id>/preview/frame/",
+                self.admin_site.admin_view(self.preview_frame_view),
+                name="emails_email_preview_frame",
+            ),
+            path(
+                "<path:object_id>/test-send/",
+                self.admin_site.admin_view(self.test_send_view),
+                name="emails_email_test_send",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _email(self, request: HttpRequest, object_id: str) -> Email:
+        if not object_id.isdigit() or len(object_id) > 18:
+            raise Http404("No such email.")
+        email = get_object_or_404(Email, pk=int(object_id))
+        if not self.has_view_permission(request, email):
+            raise PermissionDenied
+        return email
+
+    def _contact(self, request: HttpRequest) -> tuple[Contact | None, str]:
+        """The contact named by ?contact=, and what the operator is told when it is not found.
+        The preview shows the contact's fields: it needs sight of contacts."""
+        key = request.GET.get("contact", "")[:254]
+        if not key.strip():
+            return None, ""
+        if not request.user.has_perm("contacts.view_contact"):
+            raise PermissionDenied
+        contact = preview_contact_get(key=key)
+        return contact, "" if contact else "No contact with that email address or id."
+
+    def preview_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        email = self._email(request, object_id)
+        contact, problem = self._contact(request)
+        frame = reverse("admin:emails_email_preview_frame", args=[email.pk])
+        if contact is not None:
+            frame += f"?contact={contact.pk}"
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": email,
+            "title": f"Preview: {email}",
+            "frame": frame,
+            "contact": contact,
+            "problem": problem,
+            "key": request.GET.get("contact", "")[:254],
+            "choices": preview_contacts_recent()
+            if request.user.has_perm("contacts.view_contact")
+            else [],
+            "phone_width": PHONE_WIDTH,
+            "subject": message_sample(email=email, contact=contact, to="").subject,
+            "test_send": reverse("admin:emails_email_test_send", args=[email.pk]),
+        }
+        return TemplateResponse(request, "admin/emails/email/preview.html", context)
+
+    @xframe_options_sameorigin
+    def preview_frame_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        email = self._email(request, object_id)
+        contact, _ = self._contact(request)
+        rendered = message_sample(email=email, contact=contact, to="")
+        response = HttpResponse(rendered.html, content_type="text/html; charset=utf-8")
+        response["Content-Security-Policy"] = PREVIEW_POLICY
+        response["Cache-Control"] = "no-store, private"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def test_send_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
+        email = self._email(request, object_id)
+        if not self.has_send_permission(request):
+            raise PermissionDenied
+        initial = {"to": getattr(request.user, "email", ""), "contact": request.GET.get("contact")}
+        form = TestSendForm(request.POST if request.method == "POST" else None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            contact = form.cleaned_data["contact"]
+            if contact is not None and not request.user.has_perm("contacts.view_contact"):
+                raise PermissionDenied
+            to = form.cleaned_data["to"]
+            try:
+                email_test_send(email=email, to=to, contact=contact)
+            except (SMTPException, OSError) as exc:
+                form.add_error(None, f"The mail server refused the test: {exc}")
+            else:
+                messages.success(request, f"Test sent to {to}; it counts in no report.")
+                return HttpResponseRedirect(reverse("admin:emails_email_change", args=[email.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": email,
+            "title": f"Send a test of {email}",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/emails/email/test_send.html", context)
 
 
 @admin.register(EmailSend)

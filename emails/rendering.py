@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import formataddr, make_msgid
+from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -22,9 +23,32 @@ from emails.models import Email, Recipient, TrackedLink
 
 CT_SALT = "consentry.email.ct"
 _HREF = re.compile(r"""(href\s*=\s*)(["'])(https?://[^"'\s<>]+)\2""", re.IGNORECASE)
-_FIELD = re.compile(r"\{contactfield=([a-z0-9_]{1,64})\}", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]+>")
-_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+# Mautic's token, with its optional default after a bar: {contactfield=firstname|there}.
+_FIELD = re.compile(r"\{contactfield=([a-z0-9_-]{1,64})(?:\|([^{}]{0,200}))?\}", re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+# The same field under the names forms, imports and Mautic give it: the key is the name
+# lower-cased without separators, so first_name, First-Name and firstname are one field.
+_ALIASES = {
+    "givenname": "firstname",
+    "first": "firstname",
+    "surname": "lastname",
+    "familyname": "lastname",
+    "last": "lastname",
+    "emailaddress": "email",
+    "mail": "email",
+    "companyname": "company",
+    "organisation": "company",
+    "organization": "company",
+    "phonenumber": "phone",
+    "telephone": "phone",
+    "mobilephone": "mobile",
+    "zip": "zipcode",
+    "postcode": "zipcode",
+    "postalcode": "zipcode",
+    "jobtitle": "position",
+    "url": "website",
+}
 
 
 @dataclass(frozen=True)
@@ -88,10 +112,46 @@ def tracking_allowed_among(*, contact_ids: Iterable[int]) -> set[int]:
     return {contact_id for contact_id, action in states.items() if action == "grant"}
 
 
-def _contact_field(contact: Contact, alias: str) -> str:
-    known = {"email": contact.email, "firstname": contact.first_name, "lastname": contact.last_name}
-    value = known.get(alias.lower(), contact.fields.get(alias, ""))
-    return str(value)
+def field_key(name: str) -> str:
+    """The one name of a contact field, whatever a form or an import called it."""
+    key = re.sub(r"[\s_\-.]+", "", name.lower())
+    return _ALIASES.get(key, key)
+
+
+def contact_values(contact: Contact | None) -> dict[str, str]:
+    """The contact's fields by their one name; the core fields win over custom ones."""
+    if contact is None:
+        return {}
+    values: dict[str, str] = {}
+    for name, value in (contact.fields or {}).items():
+        if value is None or isinstance(value, dict | list):
+            continue
+        key = field_key(str(name))
+        if not values.get(key):  # an empty duplicate never hides a filled one
+            values[key] = str(value)
+    for key, value in (
+        ("firstname", contact.first_name),
+        ("lastname", contact.last_name),
+        ("email", contact.email),
+    ):
+        if value or key not in values:
+            values[key] = value
+    return values
+
+
+def tokens_fill(source: str, *, values: dict[str, str], escape: bool) -> str:
+    """Replace every {contactfield=name|default}: an empty or unknown value takes the
+    default (none given: nothing), as Mautic does."""
+
+    def one(match: re.Match[str]) -> str:
+        value = values.get(field_key(match.group(1)), "").strip()
+        if not value:
+            # The default was written by the email's author, in the email's own markup.
+            default = match.group(2) or ""
+            return default if escape else html.unescape(default)
+        return html.escape(value) if escape else value
+
+    return _FIELD.sub(one, source)
 
 
 def _links(email: Email, source: str) -> dict[str, TrackedLink]:
@@ -106,59 +166,157 @@ def _links(email: Email, source: str) -> dict[str, TrackedLink]:
     return links
 
 
-def _text_from_html(source: str) -> str:
-    text = _TAG.sub("", re.sub(r"(?i)<br\s*/?>|</p>|</div>|</h[1-6]>|</li>", "\n", source))
-    return _BLANK_LINES.sub("\n\n", html.unescape(text)).strip()
+_BLOCKS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "center",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "html",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    }
+)
+_CELLS = frozenset({"td", "th"})
+_HIDDEN = frozenset({"head", "script", "style", "title", "template"})
 
 
-def message_render(
-    *, recipient: Recipient, tracked: bool | None = None, webview: bool = False
+class _PlainText(HTMLParser):
+    """The text a reader sees, with each link's address after its text: block elements and
+    links are separators, so two links never run together."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+        self.links: list[tuple[str, int]] = []  # href, where its text starts in parts
+
+    def _gap(self, gap: str) -> None:
+        self.parts.append(gap)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN:
+            self.hidden += 1
+        elif tag == "br":
+            self._gap("\n")
+        elif tag in _CELLS:
+            self._gap(" ")
+        elif tag in _BLOCKS:
+            self._gap("\n")
+        elif tag == "a":
+            self._gap(" ")
+            self.links.append((dict(attrs).get("href") or "", len(self.parts)))
+        elif tag == "img":
+            alt = (dict(attrs).get("alt") or "").strip()
+            if alt and not self.hidden:
+                self.parts.append(f" {alt} ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _CELLS:
+            self._gap(" ")
+        elif tag in _BLOCKS:
+            self._gap("\n")
+        elif tag == "a" and self.links:
+            href, start = self.links.pop()
+            label = " ".join("".join(self.parts[start:]).split())
+            href = href.strip()
+            if href.lower().startswith(("http://", "https://", "mailto:")) and href != label:
+                self.parts.append(f" ({href.removeprefix('mailto:')})" if label else href)
+            self._gap(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+    def text(self) -> str:
+        lines = (_SPACES.sub(" ", line).strip() for line in "".join(self.parts).split("\n"))
+        return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def text_from_html(source: str) -> str:
+    """The plain-text part made from the HTML part: every link keeps its URL."""
+    parser = _PlainText()
+    parser.feed(source)
+    parser.close()
+    return parser.text()
+
+
+def _compose(
+    *,
+    email: Email,
+    values: dict[str, str],
+    to: str,
+    unsubscribe: str,
+    webview_url: str,
+    link_for: Callable[[str], str | None] | None = None,
+    pixel: str | None = None,
 ) -> Rendered:
-    """The message as sent; with `webview`, the page shown in a browser: the same content
-    with the original links and no pixel (no tracker at all)."""
-    email = recipient.send.email
-    contact = recipient.contact
-    if tracked is None:
-        tracked = not webview and tracking_allowed(contact=contact)
-    unsubscribe = _absolute(reverse("email-unsubscribe", args=[recipient.token]))
-    webview_url = _absolute(reverse("email-view", args=[recipient.token]))
+    """The message from its parts: tokens filled, links rewritten by `link_for` (None keeps
+    them as written), the unsubscribe link, and the pixel when one is given."""
 
     def personalise(source: str, *, escape: bool) -> str:
-        source = _FIELD.sub(
-            lambda m: (html.escape if escape else str)(_contact_field(contact, m.group(1))), source
-        )
+        source = tokens_fill(source, values=values, escape=escape)
         return source.replace("{unsubscribe_url}", unsubscribe).replace(
             "{webview_url}", webview_url
         )
 
     body = personalise(email.html, escape=True)
-    links = {} if webview else _links(email, body)
+    if link_for is not None:
 
-    def track(match: re.Match[str]) -> str:
-        link = links.get(match.group(3))
-        if link is None:
-            return match.group(0)
-        target = _absolute(reverse("email-click", args=[link.redirect_id]))
-        if tracked:
-            target += "?ct=" + ct_make(link=link, recipient=recipient)
-        return f"{match.group(1)}{match.group(2)}{html.escape(target)}{match.group(2)}"
+        def track(match: re.Match[str]) -> str:
+            target = link_for(match.group(3))
+            if target is None:
+                return match.group(0)
+            return f"{match.group(1)}{match.group(2)}{html.escape(target)}{match.group(2)}"
 
-    body = _HREF.sub(track, body)
+        body = _HREF.sub(track, body)
     footer = ""
     if unsubscribe not in body:
         footer += (
             f'<p style="font-size:12px;color:#666">'
             f'<a href="{html.escape(unsubscribe)}">Unsubscribe</a></p>'
         )
-    if settings.TRACKING_MODE != "off" and not webview:
-        pixel_token = recipient.token if tracked else email.pixel_token
-        pixel = _absolute(reverse("email-open", args=[pixel_token]))
+    if pixel is not None:
         footer += (
             f'<img src="{html.escape(pixel)}" width="1" height="1" alt="" style="display:none">'
         )
     closing = body.lower().rfind("</body>")
     body = body[:closing] + footer + body[closing:] if closing >= 0 else body + footer
-    text = personalise(email.text, escape=False) if email.text else _text_from_html(body)
+    text = personalise(email.text, escape=False) if email.text else text_from_html(body)
     if unsubscribe not in text:
         text += f"\n\nUnsubscribe: {unsubscribe}\n"
     list_unsubscribe = f"<{unsubscribe}>"
@@ -172,10 +330,64 @@ def message_render(
         from_email=formataddr((email.from_name, email.from_email))
         if email.from_name
         else email.from_email,
-        to=contact.email,
+        to=to,
         headers={
             "List-Unsubscribe": list_unsubscribe,
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Message-ID": make_msgid(domain=domain),
         },
+    )
+
+
+def message_render(
+    *, recipient: Recipient, tracked: bool | None = None, webview: bool = False
+) -> Rendered:
+    """The message as sent; with `webview`, the page shown in a browser: the same content
+    with the original links and no pixel (no tracker at all)."""
+    email = recipient.send.email
+    contact = recipient.contact
+    if tracked is None:
+        tracked = not webview and tracking_allowed(contact=contact)
+    values = contact_values(contact)
+    links = {} if webview else _links(email, tokens_fill(email.html, values=values, escape=True))
+
+    def link_for(url: str) -> str | None:
+        link = links.get(url)
+        if link is None:
+            return None
+        target = _absolute(reverse("email-click", args=[link.redirect_id]))
+        if tracked:
+            target += "?ct=" + ct_make(link=link, recipient=recipient)
+        return target
+
+    pixel = None
+    if settings.TRACKING_MODE != "off" and not webview:
+        pixel_token = recipient.token if tracked else email.pixel_token
+        pixel = _absolute(reverse("email-open", args=[pixel_token]))
+    return _compose(
+        email=email,
+        values=values,
+        to=contact.email,
+        unsubscribe=_absolute(reverse("email-unsubscribe", args=[recipient.token])),
+        webview_url=_absolute(reverse("email-view", args=[recipient.token])),
+        link_for=None if webview else link_for,
+        pixel=pixel,
+    )
+
+
+# A test send's and a preview's unsubscribe and web-view links name no recipient: they open
+# the page a reader would see and change nothing, as an unknown token does.
+SAMPLE_TOKEN = "sample"  # noqa: S105 (a path segment, not a secret)
+
+
+def message_sample(*, email: Email, contact: Contact | None, to: str) -> Rendered:
+    """The message as `contact` would read it, for a preview or a test send: tokens filled,
+    the links as the author wrote them and no pixel, so that reading or clicking it counts
+    nowhere and acts for no one."""
+    return _compose(
+        email=email,
+        values=contact_values(contact),
+        to=to,
+        unsubscribe=_absolute(reverse("email-unsubscribe", args=[SAMPLE_TOKEN])),
+        webview_url=_absolute(reverse("email-view", args=[SAMPLE_TOKEN])),
     )

@@ -8,7 +8,8 @@ from django.db.models import Count, Q
 from consent.gate import ContactFacts
 from consent.models import ConsentRecord, Purpose
 from consentry.redirects import ANY_ORIGIN, redirect_target
-from contacts.models import DoNotContact
+from contacts.models import Contact, DoNotContact
+from contacts.selectors import contact_get_by_email
 from emails.models import Email, EmailClick, EmailOpen, Recipient, TrackedLink
 
 
@@ -108,3 +109,18 @@ def email_stats(*, email: Email) -> EmailStats:
         clicks=clicks["human"],
         machine_clicks=clicks["machine"],
     )
+
+
+def preview_contact_get(*, key: str) -> Contact | None:
+    """The contact a preview or test send is rendered for: an id or an email address."""
+    key = key.strip()
+    if not key:
+        return None
+    if key.isdigit() and len(key) < 19:
+        return Contact.objects.filter(pk=int(key)).first()
+    return contact_get_by_email(email=key)
+
+
+def preview_contacts_recent(*, limit: int = 50) -> list[Contact]:
+    """The contacts offered first in the preview's picker: the most recently changed."""
+    return list(Contact.objects.exclude(email="").order_by("-updated_at")[:limit])

@@ -32,6 +32,7 @@ from emails.models import (
 from emails.rendering import (
     Rendered,
     message_render,
+    message_sample,
     tracking_allowed,
     tracking_allowed_among,
 )
@@ -110,6 +111,18 @@ def recipients_deliver(*, recipient_ids: Sequence[int]) -> dict[str, int]:
             recipient.save(update_fields=["status", "tracked", "message_id", "sent_at"])
             counts["sent"] += 1
     return counts
+
+
+def email_test_send(*, email: Email, to: str, contact: Contact | None = None) -> str:
+    """Send the message, as `contact` would read it, to any address: it creates no contact and
+    no recipient, and counts in no report (its links are untracked and it has no pixel).
+    Returns the Message-ID; the SMTP server's refusal is raised to the caller."""
+    rendered = message_sample(email=email, contact=contact, to=to)
+    message = _message(rendered)
+    # A reader must not take a test for the real thing, nor a filter for a campaign.
+    message.subject = f"[Test] {rendered.subject}"
+    message.send()
+    return rendered.headers["Message-ID"]
 
 
 def email_render_external(*, email: Email, contact: Contact) -> Rendered:
