@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+from urllib.parse import urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -18,6 +19,8 @@ from contacts.models import Contact
 from contacts.services import contact_upsert
 from emails.models import EmailClick, EmailOpen, EmailSend, Recipient, TrackedLink
 from emails.selectors import email_stats
+from tests.support.browser import chromium as chromium
+from tests.support.browser import tracker as tracker
 from tests.support.emailing import email_make
 
 pytestmark = pytest.mark.django_db
@@ -217,3 +220,52 @@ def test_a_view_only_user_may_preview_but_not_send_a_test(client, inbox):
     frame = reverse("admin:emails_email_preview_frame", args=[mail.pk])
     assert client.get(frame, {"contact": "ada@example.com"}).status_code == 403
     assert inbox.messages == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_preview_page_fits_the_screen_and_fires_no_tracker(
+    chromium, tracker, client, width, tmp_path
+):
+    """The operator's preview in Chromium at a laptop's and a phone's width: both frames show
+    the message rendered for the contact, the page never scrolls sideways, and no open pixel,
+    tracked link or other request of the email surface is made."""
+    from tests.support.browser import TIMEOUT_MS
+
+    user = User.objects.create_superuser("operator", "operator@example.com", "pw")
+    client.force_login(user)
+    contact_upsert(email="ada@example.com", first_name="Ada")
+    mail = email_make(
+        html=GREETING_HTML.replace(
+            "</body>",
+            '<table style="width:1200px"><tr><td>a wide newsletter table</td></tr></table></body>',
+        )
+    )
+    context = chromium.new_context(viewport={"width": width, "height": 900})
+    try:
+        context.add_cookies(
+            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": tracker}]
+        )
+        page = context.new_page()
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        url = reverse("admin:emails_email_preview", args=[mail.pk])
+        page.goto(f"{tracker}{url}?contact=ada@example.com", timeout=TIMEOUT_MS)
+        for frame in ("#preview-full", "#preview-phone"):
+            heading = page.frame_locator(frame).locator("h1")
+            heading.wait_for(timeout=TIMEOUT_MS)
+            assert heading.inner_text() == "Hello Ada!"
+        page.screenshot(path=str(tmp_path / f"preview-{width}.png"), full_page=True)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"the preview page scrolls sideways by {overflow}px at {width}px"
+        phone = page.locator("#preview-phone").bounding_box()
+        assert phone is not None
+        assert phone["width"] <= min(390, width)
+    finally:
+        context.close()
+    surface = [u for u in requested if urlsplit(u).path.startswith(("/email/", "/r/"))]
+    assert surface == []
+    assert EmailOpen.objects.count() == 0
+    assert EmailClick.objects.count() == 0
