@@ -37,6 +37,7 @@ class FormSerializer(serializers.ModelSerializer[Form]):
             "allowed_origins",
             "set_cookie_on_submission",
             "kiosk",
+            "double_opt_in",
             "submit_label",
             "fields_",
             "created_at",

@@ -61,6 +61,8 @@ class Surface(enum.StrEnum):
     LANDING = "landing"
     VIDEO = "video"  # /video/hit from a site's video player
     CHOICES = "choices"  # the visitor's privacy-choices page
+    EMAIL_CONFIRM = "email_confirm"  # a double opt-in's confirmation page
+    PREFERENCES = "preferences"  # an email recipient's preference page
 
     @property
     def no_tracking(self) -> bool:
@@ -73,7 +75,15 @@ class Surface(enum.StrEnum):
         return self not in _NEVER_STORE
 
 
-_NO_TRACKING = frozenset({Surface.UNSUBSCRIBE, Surface.RESUBSCRIBE, Surface.EMAIL_VIEW})
+_NO_TRACKING = frozenset(
+    {
+        Surface.UNSUBSCRIBE,
+        Surface.RESUBSCRIBE,
+        Surface.EMAIL_VIEW,
+        Surface.EMAIL_CONFIRM,
+        Surface.PREFERENCES,
+    }
+)
 # An email client is not the browser the visitor consented in; the choices page only shows.
 _NEVER_STORE = _NO_TRACKING | {Surface.EMAIL_OPEN, Surface.CHOICES}
 

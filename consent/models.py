@@ -68,3 +68,27 @@ class ConsentRecord(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("consent records cannot be deleted")
+
+
+class OptInRequest(models.Model):
+    """A double opt-in waiting for its confirmation: email consent is recorded only when the
+    contact follows the link sent to the address, which proves the address is theirs.
+
+    Not proof itself (the consent record written at confirmation is): a pending request is
+    deleted once it expires, a confirmed one once it is older than its expiry too.
+    """
+
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="optin_requests"
+    )
+    # Random, and the only thing the signed link carries: the link names no contact.
+    key = models.CharField(max_length=43, unique=True)
+    # Where the request came from ("form", "api"), kept on the consent record's source.
+    origin = models.CharField(max_length=32)
+    notice_version = models.CharField(max_length=32, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"opt-in request {self.pk}"

@@ -55,7 +55,7 @@ def cookies_json(request: HttpRequest) -> HttpResponseBase:
     return response
 
 
-def _same_origin(request: HttpRequest) -> bool:
+def same_origin(request: HttpRequest) -> bool:
     """Cross-site request forgery is refused by origin, not by a cookie: this page sets none."""
     origin = request.headers.get("Origin") or ""
     own = {f"{request.scheme}://{request.get_host()}".lower()}
@@ -76,7 +76,7 @@ def choices(request: HttpRequest) -> HttpResponseBase:
     status, chosen = 200, None
     if request.method == "POST":
         chosen = _CHOICES.get(request.POST.get("choice", ""))
-        if not _same_origin(request):
+        if not same_origin(request):
             status, chosen = 403, None
         elif chosen is None:
             status = 400

@@ -155,6 +155,9 @@ elif _email_url.scheme in ("smtp", "smtps"):
 else:
     raise ImproperlyConfigured("EMAIL_URL must be smtp://…, smtps://… or console://")
 
+# Hours a double opt-in confirmation link stays valid; unconfirmed requests are deleted after.
+DOUBLE_OPT_IN_HOURS = env.number("DOUBLE_OPT_IN_HOURS", 48, minimum=1, maximum=24 * 90)
+
 # A mailbox whose mail means "unsubscribe me", added to List-Unsubscribe as a mailto: link.
 UNSUBSCRIBE_MAILTO = env.text("UNSUBSCRIBE_MAILTO")
 
@@ -362,4 +365,5 @@ CELERY_BEAT_SCHEDULE = {
     "drain-events": {"task": "tracker.tasks.drain_events", "schedule": 1.0},
     "rollup-days": {"task": "tracker.tasks.rollup_days", "schedule": 300.0},
     "retention": {"task": "tracker.tasks.retention", "schedule": 3600.0},
+    "optin-expire": {"task": "consent.tasks.optin_requests_expire_task", "schedule": 3600.0},
 }

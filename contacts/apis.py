@@ -19,6 +19,7 @@ from api.pagination import paginated
 from api.permissions import per_method
 from consent.ip import masked_client_ip
 from consent.models import Action, ConsentRecord, Purpose
+from consent.optin import optin_request
 from consent.services import consent_record
 from contacts.models import Channel, Contact, DncReason, DoNotContact
 from contacts.rights import contact_erase, contact_export
@@ -176,6 +177,18 @@ class ConsentOutput(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
 
 
+class ConsentPendingOutput(serializers.Serializer[Any]):
+    """A double opt-in asked for: nothing is consent until the contact confirms."""
+
+    id = serializers.IntegerField()
+    contact = serializers.IntegerField(source="contact_id")
+    status = serializers.SerializerMethodField()
+    expires_at = serializers.DateTimeField()
+
+    def get_status(self, _optin: Any) -> str:
+        return "pending_confirmation"
+
+
 class ContactConsentsApi(APIView):
     """Records are appended, never edited or deleted: there is no PUT, PATCH or DELETE."""
 
@@ -188,6 +201,18 @@ class ContactConsentsApi(APIView):
         action = serializers.ChoiceField(choices=[Action.GRANT, Action.WITHDRAW, Action.OBJECT])
         source = serializers.CharField(max_length=32, default="api")  # type: ignore[assignment]
         notice_version = serializers.CharField(max_length=32, required=False)
+        # Email consent by double opt-in: a confirmation link goes to the contact's address,
+        # and the grant is recorded only when it is confirmed.
+        double_opt_in = serializers.BooleanField(default=False)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if attrs["double_opt_in"] and (
+                attrs["purpose"] != Purpose.EMAIL or attrs["action"] != Action.GRANT
+            ):
+                raise serializers.ValidationError(
+                    {"double_opt_in": "only an email-consent grant is confirmed by double opt-in"}
+                )
+            return attrs
 
     @extend_schema(responses=ConsentOutput(many=True))
     def get(self, request: Request, contact_id: int) -> Response:
@@ -196,13 +221,31 @@ class ContactConsentsApi(APIView):
         )
         return Response(ConsentOutput(records, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: ConsentOutput})
+    @extend_schema(
+        request=InputSerializer, responses={201: ConsentOutput, 202: ConsentPendingOutput}
+    )
     def post(self, request: Request, contact_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        record = consent_record(
-            contact=_contact(contact_id), ip_masked=masked_client_ip(request), **data.validated_data
-        )
+        fields = dict(data.validated_data)
+        contact = _contact(contact_id)
+        if fields.pop("double_opt_in"):
+            if not contact.email:
+                return Response(
+                    {
+                        "error": "no_address",
+                        "detail": "the contact has no email address to confirm",
+                        "fields": {"double_opt_in": ["the contact has no email address"]},
+                    },
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+            optin = optin_request(
+                contact_id=contact.pk,
+                origin=fields["source"],
+                notice_version=fields.get("notice_version"),
+            )
+            return Response(ConsentPendingOutput(optin).data, status=status.HTTP_202_ACCEPTED)
+        record = consent_record(contact=contact, ip_masked=masked_client_ip(request), **fields)
         return Response(ConsentOutput(record).data, status=status.HTTP_201_CREATED)
 
 

@@ -8,5 +8,7 @@ urlpatterns = [
     path("email/unsubscribe/<str:token>", views.unsubscribe, name="email-unsubscribe"),
     path("email/resubscribe/<str:token>", views.resubscribe, name="email-resubscribe"),
     path("email/view/<str:token>", views.webview, name="email-view"),
+    path("email/confirm/<str:token>", views.confirm, name="email-confirm"),
+    path("email/preferences/<str:token>", views.preferences, name="email-preferences"),
     path("email/webhook/bounce", views.bounce_webhook, name="email-bounce-webhook"),
 ]

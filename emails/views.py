@@ -26,6 +26,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from consent.cookies import apply
 from consent.gate import Surface, decide, device_id_for
+from consent.ip import masked_client_ip
+from consent.optin import optin_confirm
+from consent.preferences import Preferences, preferences_change, preferences_get
+from consent.views import same_origin
 from contacts.models import Contact
 from emails.machines import address_source
 from emails.rendering import ct_read, message_render
@@ -150,6 +154,65 @@ def resubscribe(request: HttpRequest, token: str) -> HttpResponseBase:
     return _confirm(
         request, "emails/resubscribe.html", Surface.RESUBSCRIBE, request.method == "POST", token
     )
+
+
+def _private_page(request: HttpRequest, response: HttpResponse, surface: Surface) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    # The token in the URL reaches no other site; "no-referrer" would also make the browser
+    # send "Origin: null" with the page's own form, which the same-origin check refuses.
+    response["Referrer-Policy"] = "same-origin"
+    apply(response, decide(request, surface=surface))
+    return response
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponseBase:
+    """A double opt-in's link. GET shows a button and changes nothing (mail scanners follow
+    links); the button's POST confirms. Valid, invalid, expired and used links answer alike.
+    Cross-site forgery is refused by origin, as on the privacy-choices page."""
+    status, done = 200, False
+    if request.method == "POST":
+        if same_origin(request):
+            optin_confirm(token=token, ip_masked=masked_client_ip(request))
+            done = True
+        else:
+            status = 403
+    page = render(request, "emails/confirm.html", {"done": done, "status": status}, status=status)
+    return _private_page(request, page, Surface.EMAIL_CONFIRM)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def preferences(request: HttpRequest, token: str) -> HttpResponseBase:
+    """A recipient's preference page, from the link in every email: GET shows their email
+    news, tracking and Do-Not-Contact; POST (same origin only) changes them."""
+    recipient = recipient_get(token=token) if _TOKEN.match(token) else None
+    status, changed = 200, False
+    if recipient is None:
+        status = 404
+    elif request.method == "POST":
+        if not same_origin(request):
+            status = 403
+        else:
+            changed = True
+            preferences_change(
+                contact=recipient.contact,
+                wanted=Preferences(
+                    email_news=bool(request.POST.get("email_news")),
+                    tracking=bool(request.POST.get("tracking")),
+                    dnc=bool(request.POST.get("dnc")),
+                ),
+                ip_masked=masked_client_ip(request),
+            )
+    prefs = preferences_get(contact=recipient.contact) if recipient else None
+    page = render(
+        request,
+        "emails/preferences.html",
+        {"prefs": prefs, "changed": changed, "status": status},
+        status=status,
+    )
+    return _private_page(request, page, Surface.PREFERENCES)
 
 
 @require_safe

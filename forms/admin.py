@@ -27,8 +27,15 @@ class FieldInline(admin.StackedInline):  # type: ignore[type-arg]
 
 @admin.register(Form)
 class FormAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["name", "published", "set_cookie_on_submission", "kiosk", "submission_count"]
-    list_filter = ["published", "set_cookie_on_submission", "kiosk"]
+    list_display = [
+        "name",
+        "published",
+        "set_cookie_on_submission",
+        "kiosk",
+        "double_opt_in",
+        "submission_count",
+    ]
+    list_filter = ["published", "set_cookie_on_submission", "kiosk", "double_opt_in"]
     search_fields = ["name"]
     inlines = [FieldInline]
     readonly_fields = ["embed_code", "preview"]
@@ -49,10 +56,12 @@ class FormAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         (
             "Privacy",
             {
-                "fields": ["set_cookie_on_submission", "kiosk"],
+                "fields": ["set_cookie_on_submission", "kiosk", "double_opt_in"],
                 "description": "With the switch off, a submission never sets a cookie. "
                 "On, it sets the device cookie only if the visitor consents (or the "
-                "tracking mode is 'always'); kiosk embeds never do.",
+                "tracking mode is 'always'); kiosk embeds never do. With double opt-in, "
+                "a ticked email-consent box sends a confirmation link, and email consent "
+                "is recorded only when it is confirmed.",
             },
         ),
         ("Embed", {"fields": ["embed_code", "preview"]}),

@@ -27,6 +27,9 @@ class Form(models.Model):
     set_cookie_on_submission = models.BooleanField(default=False)
     # Kiosk: never identify the browser nor link it to the contact (shared devices).
     kiosk = models.BooleanField(default=False)
+    # Double opt-in: a ticked email-consent box sends a confirmation link, and email consent
+    # is recorded only when the address's owner confirms it (expected in Germany and Austria).
+    double_opt_in = models.BooleanField(default=False)
     submit_label = models.CharField(max_length=100, default="Submit")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from consent.gate import Decision, device_id_for
 from consent.models import Action, Purpose
+from consent.optin import optin_request
 from consent.services import consent_grant, consent_record
 from contacts.models import Contact, Device
 from contacts.selectors import device_get
@@ -70,9 +71,13 @@ def submission_record(
             )
         ticked_email = submission_ticked(cleaned=cleaned, kind=FieldType.EMAIL_CONSENT)
         if contact is not None and ticked_email is not None:
-            consent_grant(
-                contact=contact, purpose=Purpose.EMAIL, source="form", ip_masked=ip_masked
-            )
+            if form.double_opt_in:
+                # Not consent yet: only the address's owner can give it, through the link.
+                optin_request(contact_id=contact.pk, origin="form")
+            else:
+                consent_grant(
+                    contact=contact, purpose=Purpose.EMAIL, source="form", ip_masked=ip_masked
+                )
         identify = decision.store and decision.identify
         device_id = device_id_for(decision) if identify else None
         if device_id is not None:

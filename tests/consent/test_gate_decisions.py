@@ -21,7 +21,13 @@ from tests.support.factories import ContactFactory
 MODES = ["off", "anonymous", "consent", "always"]
 COOKIES = ["none", "granted", "refused", "objected", "forged"]
 CONTACTS = ["none", "plain", "consented", "dnc"]
-NO_TRACKING = {Surface.UNSUBSCRIBE, Surface.RESUBSCRIBE, Surface.EMAIL_VIEW}
+NO_TRACKING = {
+    Surface.UNSUBSCRIBE,
+    Surface.RESUBSCRIBE,
+    Surface.EMAIL_VIEW,
+    Surface.EMAIL_CONFIRM,
+    Surface.PREFERENCES,
+}
 NEVER_STORE = NO_TRACKING | {Surface.EMAIL_OPEN, Surface.CHOICES}
 
 

@@ -17,6 +17,8 @@ SAMPLES: dict[str, list[str]] = {
     "email-unsubscribe": ["/email/unsubscribe/" + "t" * 32],
     "email-resubscribe": ["/email/resubscribe/" + "t" * 32],
     "email-view": ["/email/view/" + "t" * 32],
+    "email-confirm": ["/email/confirm/" + "t" * 32, "/email/confirm/InhYIg:1a2b3c:forged"],
+    "email-preferences": ["/email/preferences/" + "t" * 32],
     "email-bounce-webhook": ["/email/webhook/bounce"],
     "form-generate-js": ["/form/generate.js?id=1", "/form/generate.js?id=1&kiosk=1"],
     "form-submit": ["/form/submit?formId=1"],
