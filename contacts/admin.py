@@ -3,17 +3,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils.html import format_html, format_html_join
 
 from consent.models import ConsentRecord
 from contacts.models import Contact, DataSubjectRequest, DoNotContact
 from contacts.rights import contact_erase
 from contacts.selectors import contact_activity, contact_list
-from emails.models import Email
-from emails.services import email_send
+from emails.sendpage import send_flow
 
 
 class DoNotContactInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -103,26 +102,16 @@ class ContactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description="Send an email to the selected contacts", permissions=["send"])
     def send_email(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse | None:
-        if request.POST.get("email_id"):
-            email = Email.objects.filter(pk=request.POST["email_id"]).first()
-            if email is not None:
-                send = email_send(email=email, contacts=list(queryset))
-                messages.success(
-                    request,
-                    f"Queued {send.recipients.count()} recipients; "
-                    "Do-Not-Contact is checked again at send time.",
-                )
-                return None
-        return render(
-            request,
-            "admin/contacts/send_email.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Send an email",
-                "contacts": queryset,
-                "emails": Email.objects.order_by("name"),
-                "action": "send_email",
-            },
+        count = queryset.count()
+        return send_flow(
+            request=request,
+            context=self.admin_site.each_context(request),
+            contacts=Contact.objects.filter(pk__in=queryset.values("pk")),
+            hidden=[
+                ("action", "send_email"),
+                *((ACTION_CHECKBOX_NAME, str(pk)) for pk in queryset.values_list("pk", flat=True)),
+            ],
+            described=f"{count} selected contact{'s' if count != 1 else ''}",
         )
 
 

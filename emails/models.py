@@ -14,6 +14,18 @@ def token() -> str:
     return secrets.token_urlsafe(24)  # 192 bits
 
 
+class SendBasis(models.TextChoices):
+    """The lawful basis a message is sent under. Do-Not-Contact holds under every one."""
+
+    # The contact's own email opt-in, its newest record a grant: the default.
+    CONSENT = "consent", "Email consent (opt-in)"
+    # An existing customer's soft opt-in (ePrivacy Art. 13(2)): mailed unless they withdrew or
+    # objected; those who did opt in are still sent under their consent.
+    SOFT_OPT_IN = "soft_opt_in", "Soft opt-in (existing customers)"
+    # A message the contact needs whatever they chose about news (a receipt, a reset).
+    TRANSACTIONAL = "transactional", "Transactional"
+
+
 class Email(models.Model):
     name = models.CharField(max_length=200)
     subject = models.CharField(max_length=300)
@@ -22,6 +34,14 @@ class Email(models.Model):
     html = models.TextField()
     # Plain-text part; derived from the HTML when left empty.
     text = models.TextField(blank=True, default="")
+    # Whom a send may reach: by default only contacts who opted in to email.
+    basis = models.CharField(
+        max_length=16,
+        choices=SendBasis.choices,
+        default=SendBasis.CONSENT,
+        help_text="Who may receive it: only contacts who opted in to email, unless you name "
+        "another lawful basis. Do-Not-Contact is honoured whatever the basis.",
+    )
     # The shared open pixel of recipients who did not consent to tracking: counts in
     # aggregate only.
     pixel_token = models.CharField(max_length=43, unique=True, default=token)
@@ -76,6 +96,7 @@ class RecipientStatus(models.TextChoices):
     QUEUED = "queued"
     SENT = "sent"
     SKIPPED_DNC = "skipped_dnc"
+    SKIPPED_CONSENT = "skipped_consent"  # no basis covers the contact at send time
     FAILED = "failed"
     EXTERNAL = "external"  # rendered for the site's own sender
 
@@ -95,6 +116,9 @@ class Recipient(models.Model):
     # Did this recipient get a per-recipient pixel and attributed links (tracking consent
     # granted when the message was rendered)?
     tracked = models.BooleanField(default=False)
+    # The basis this recipient was sent under, settled at send time (empty until then, and
+    # for those skipped).
+    basis = models.CharField(max_length=16, choices=SendBasis.choices, blank=True, default="")
     message_id = models.CharField(max_length=255, blank=True, default="")
     error = models.CharField(max_length=500, blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)

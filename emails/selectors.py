@@ -3,14 +3,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
 from consent.gate import ContactFacts
-from consent.models import ConsentRecord, Purpose
+from consent.models import Action, ConsentRecord, Purpose
 from consentry.redirects import ANY_ORIGIN, redirect_target
-from contacts.models import Contact, DoNotContact
+from contacts.models import Channel, Contact, DoNotContact
 from contacts.selectors import contact_get_by_email
-from emails.models import Email, EmailClick, EmailOpen, Recipient, TrackedLink
+from emails.models import Email, EmailClick, EmailOpen, Recipient, SendBasis, TrackedLink
 
 
 def recipient_get(*, token: str) -> Recipient | None:
@@ -124,3 +135,92 @@ def preview_contact_get(*, key: str) -> Contact | None:
 def preview_contacts_recent(*, limit: int = 50) -> list[Contact]:
     """The contacts offered first in the preview's picker: the most recently changed."""
     return list(Contact.objects.exclude(email="").order_by("-updated_at")[:limit])
+
+
+# The newest email-consent action of each contact, and their email Do-Not-Contact: what a
+# send's basis rule reads, in the same query as the contacts.
+def _email_consent() -> Subquery:
+    return Subquery(
+        ConsentRecord.objects.filter(contact=OuterRef("pk"), purpose=Purpose.EMAIL)
+        .order_by("-created_at", "-id")
+        .values("action")[:1]
+    )
+
+
+def contacts_with_basis(*, contacts: QuerySet[Contact], named: str) -> QuerySet[Contact]:
+    """The contacts annotated with `send_basis`: the basis each may be mailed under now for an
+    email that names `named`, or None when none covers them. One rule, in SQL, for the plan
+    shown before a send and the check made at send time.
+
+    Do-Not-Contact for email wins over every basis; a granted email consent is always the
+    basis recorded when there is one; soft opt-in covers those who never withdrew or
+    objected; a transactional message covers everyone else."""
+    whens = [
+        When(email_dnc=True, then=Value(None)),
+        When(email_consent=Action.GRANT, then=Value(SendBasis.CONSENT.value)),
+    ]
+    if named == SendBasis.SOFT_OPT_IN:
+        whens.append(
+            When(
+                Q(email_consent__isnull=True)
+                | ~Q(email_consent__in=[Action.WITHDRAW, Action.OBJECT]),
+                then=Value(SendBasis.SOFT_OPT_IN.value),
+            )
+        )
+    elif named == SendBasis.TRANSACTIONAL:
+        whens.append(When(email_dnc=False, then=Value(SendBasis.TRANSACTIONAL.value)))
+    return contacts.annotate(
+        email_consent=_email_consent(),
+        email_dnc=Exists(
+            DoNotContact.objects.filter(contact=OuterRef("pk"), channel=Channel.EMAIL)
+        ),
+        send_basis=Case(*whens, default=Value(None), output_field=CharField(null=True)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SendPlan:
+    """Who a send would reach, read before it is made: per basis, and who it leaves out."""
+
+    by_basis: dict[str, int]  # basis -> recipients it covers, every basis named
+    skipped_dnc: int
+    skipped_consent: int
+    no_address: int
+
+    @property
+    def recipients(self) -> int:
+        return sum(self.by_basis.values())
+
+    def rows(self) -> list[tuple[str, str, int]]:
+        """(basis, label, count) per basis, for the confirmation page."""
+        return [(value, str(label), self.by_basis[value]) for value, label in SendBasis.choices]
+
+
+def send_plan(*, email: Email, contacts: QuerySet[Contact]) -> SendPlan:
+    """How many of these contacts each basis covers if the email is sent now (one query)."""
+    annotated = contacts_with_basis(contacts=contacts, named=email.basis)
+    has_address = ~Q(email="")
+    figures = annotated.aggregate(
+        no_address=Count("pk", filter=Q(email="")),
+        skipped_dnc=Count("pk", filter=has_address & Q(email_dnc=True)),
+        skipped_consent=Count("pk", filter=has_address & Q(email_dnc=False, send_basis=None)),
+        **{
+            value: Count("pk", filter=has_address & Q(send_basis=value))
+            for value in SendBasis.values
+        },
+    )
+    return SendPlan(
+        by_basis={value: int(figures[value]) for value in SendBasis.values},
+        skipped_dnc=int(figures["skipped_dnc"]),
+        skipped_consent=int(figures["skipped_consent"]),
+        no_address=int(figures["no_address"]),
+    )
+
+
+def recipient_basis(*, recipient: Recipient) -> str | None:
+    """The basis the recipient may be mailed under now, read fresh (a withdrawal a second ago
+    counts), or None."""
+    contacts = Contact.objects.filter(pk=recipient.contact_id)
+    contact = contacts_with_basis(contacts=contacts, named=recipient.send.email.basis).first()
+    basis = getattr(contact, "send_basis", None)
+    return str(basis) if basis else None

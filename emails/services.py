@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from consent.models import Purpose
@@ -36,21 +37,30 @@ from emails.rendering import (
     tracking_allowed,
     tracking_allowed_among,
 )
+from emails.selectors import recipient_basis
 
 logger = logging.getLogger("emails")
 
 
-def email_send(*, email: Email, contacts: Iterable[Contact]) -> EmailSend:
-    """Queue a send: one recipient record each, delivered by tasks after the commit.
+def email_send(*, email: Email, contacts: Iterable[Contact] | QuerySet[Contact]) -> EmailSend:
+    """Queue a send: one recipient record for each contact with an address, delivered by tasks
+    after the commit.
 
-    Do-Not-Contact is checked again inside the task, at send time.
+    Whom it reaches is settled at send time, for each recipient: Do-Not-Contact for email,
+    then the email's basis (by default, the contact's email consent). Those no basis covers
+    are recorded as skipped, never mailed.
     """
     from emails.tasks import deliver_batch
 
+    if not isinstance(contacts, QuerySet):
+        contacts = Contact.objects.filter(pk__in=[c.pk for c in contacts])
     with transaction.atomic():
         send = EmailSend.objects.create(email=email)
         Recipient.objects.bulk_create(
-            [Recipient(send=send, contact=c) for c in contacts if c.email],
+            [
+                Recipient(send=send, contact_id=contact_id)
+                for contact_id in contacts.exclude(email="").values_list("pk", flat=True)
+            ],
             ignore_conflicts=True,
         )
         ids = list(send.recipients.values_list("id", flat=True).order_by("id"))
@@ -76,7 +86,7 @@ def _message(rendered: Rendered) -> EmailMultiAlternatives:
 def recipients_deliver(*, recipient_ids: Sequence[int]) -> dict[str, int]:
     """Deliver the queued recipients among these ids. Safe to run twice: a recipient leaves
     the queued state once, under a row lock."""
-    counts = {"sent": 0, "skipped_dnc": 0, "failed": 0}
+    counts = {"sent": 0, "skipped_dnc": 0, "skipped_consent": 0, "failed": 0}
     connection = get_connection()
     for recipient_id in recipient_ids:
         with transaction.atomic():
@@ -94,6 +104,12 @@ def recipients_deliver(*, recipient_ids: Sequence[int]) -> dict[str, int]:
                 recipient.save(update_fields=["status"])
                 counts["skipped_dnc"] += 1
                 continue
+            basis = recipient_basis(recipient=recipient)
+            if basis is None:
+                recipient.status = RecipientStatus.SKIPPED_CONSENT
+                recipient.save(update_fields=["status"])
+                counts["skipped_consent"] += 1
+                continue
             tracked = tracking_allowed(contact=recipient.contact)
             rendered = message_render(recipient=recipient, tracked=tracked)
             try:
@@ -106,9 +122,10 @@ def recipients_deliver(*, recipient_ids: Sequence[int]) -> dict[str, int]:
                 continue
             recipient.status = RecipientStatus.SENT
             recipient.tracked = tracked
+            recipient.basis = basis
             recipient.message_id = rendered.headers["Message-ID"]
             recipient.sent_at = timezone.now()
-            recipient.save(update_fields=["status", "tracked", "message_id", "sent_at"])
+            recipient.save(update_fields=["status", "tracked", "basis", "message_id", "sent_at"])
             counts["sent"] += 1
     return counts
 

@@ -315,7 +315,12 @@ def test_only_a_staff_user_who_may_send_can_send_from_the_contacts_admin(client,
     staff = _staff(client, *perms)
     staff.post(
         "/admin/contacts/contact/",
-        {"action": "send_email", "_selected_action": [sent.contact.pk], "email_id": sent.email.pk},
+        {
+            "action": "send_email",
+            "_selected_action": [sent.contact.pk],
+            "email_id": sent.email.pk,
+            "confirm": "yes",
+        },
     )
     assert EmailSend.objects.filter(external=False).count() == 1 + sends
 

@@ -72,6 +72,7 @@ def test_an_email_can_be_sent_to_the_selected_contacts(staff):
             "action": "send_email",
             "_selected_action": [c.pk for c in contacts],
             "email_id": email.pk,
+            "confirm": "yes",
         },
     )
     assert EmailSend.objects.get().recipients.count() == 2

@@ -80,6 +80,9 @@ def audience():
     consented = contact_upsert(email="yes@example.com", first_name="Yan")
     consent_grant(contact=consented, source="form")
     plain = contact_upsert(email="plain@example.com", first_name="Pia")
+    # Both opted in to email news; only the first to tracking.
+    for contact in (consented, plain):
+        consent_grant(contact=contact, purpose="email", source="form")
     blocked = contact_upsert(email="dnc@example.com", first_name="Dan")
     dnc_add(contact=blocked, reason="unsubscribed")
     return consented, plain, blocked
@@ -133,7 +136,7 @@ def test_contacts_on_do_not_contact_receive_nothing_even_if_added_after_queueing
     send = email_send(email=email_make(), contacts=audience)  # tasks wait for the commit
     dnc_add(contact=plain, reason="unsubscribed")
     counts = recipients_deliver(recipient_ids=list(send.recipients.values_list("id", flat=True)))
-    assert counts == {"sent": 1, "skipped_dnc": 2, "failed": 0}
+    assert counts == {"sent": 1, "skipped_dnc": 2, "skipped_consent": 0, "failed": 0}
     assert [m["To"] for m in inbox.messages] == ["yes@example.com"]
     assert set(send.recipients.values_list("status", flat=True)) == {"sent", "skipped_dnc"}
 
@@ -154,7 +157,10 @@ def test_recipient_tokens_are_random_and_long(audience):
 
 
 def test_contact_fields_are_escaped_in_the_html(inbox, eager, django_capture_on_commit_callbacks):
+    from consent.services import consent_grant
+
     contact = contact_upsert(email="x@example.com", first_name='<img src=x onerror="alert(1)">')
+    consent_grant(contact=contact, purpose="email", source="form")
     with django_capture_on_commit_callbacks(execute=True):
         email_send(email=email_make(), contacts=[contact])
     html = _html(inbox.messages[0])
