@@ -14,6 +14,11 @@ register_converter(IdConverter, "id")
 
 v1 = [
     path("contacts/", contacts.ContactListApi.as_view(), name="api-contacts"),
+    path(
+        "contacts/export.csv",
+        contacts.ContactExportCsvApi.as_view(),
+        name="api-contacts-export-csv",
+    ),
     path("contacts/<id:contact_id>/", contacts.ContactDetailApi.as_view(), name="api-contact"),
     path("contacts/<id:contact_id>/dnc/", contacts.ContactDncApi.as_view(), name="api-dnc"),
     path(

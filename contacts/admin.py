@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 
 from consent.models import ConsentRecord
+from contacts.admin_transfer import ContactTransferAdmin
 from contacts.models import Contact, DataSubjectRequest, DoNotContact
 from contacts.rights import contact_erase
 from contacts.selectors import contact_activity, contact_list
@@ -28,7 +29,16 @@ class ConsentInline(admin.TabularInline):  # type: ignore[type-arg]
     model = ConsentRecord
     extra = 0
     can_delete = False
-    fields = ("created_at", "purpose", "action", "source", "notice_version", "ip_masked")
+    fields = (
+        "created_at",
+        "purpose",
+        "action",
+        "source",
+        "notice_version",
+        "ip_masked",
+        "imported",
+        "import_file",
+    )
     readonly_fields = fields
     ordering = ["created_at", "id"]
 
@@ -40,13 +50,13 @@ class ConsentInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ContactAdmin(ContactTransferAdmin):
     list_display = ["email", "first_name", "last_name", "dnc", "tracking", "updated_at"]
     search_fields = ["email", "first_name", "last_name"]
     readonly_fields = ["created_at", "updated_at", "timeline"]
     fields = ["email", "first_name", "last_name", "fields", "created_at", "updated_at", "timeline"]
     inlines = [DoNotContactInline, ConsentInline]
-    actions = ["send_email", "erase"]
+    actions = ["send_email", "export_csv", "export_personal_data", "erase"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
         return contact_list()

@@ -3,14 +3,18 @@ Thin views over the same services the admin and the public surface use."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +25,7 @@ from consent.ip import masked_client_ip
 from consent.models import Action, ConsentRecord, Purpose
 from consent.optin import optin_request
 from consent.services import consent_record
+from contacts.exports import contacts_csv_response
 from contacts.models import Channel, Contact, DncReason, DoNotContact
 from contacts.rights import contact_erase, contact_export
 from contacts.selectors import contact_activity, contact_list
@@ -84,6 +89,48 @@ class ContactListApi(APIView):
         data.is_valid(raise_exception=True)
         contact = contact_upsert(**data.validated_data)
         return Response(ContactOutput(_contact(contact.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class ContactExportFilter(serializers.Serializer[Any]):
+    email = serializers.CharField(required=False)
+    dnc = serializers.BooleanField(required=False, allow_null=True, default=None)
+    consent = serializers.ChoiceField(
+        choices=["grant", "withdraw", "object", "none"], required=False
+    )
+    updated_since = serializers.DateTimeField(required=False)
+
+
+class ContactCsvRenderer(BaseRenderer):
+    """Lets a client ask for text/csv; the CSV itself is streamed, and only an error (a bad
+    filter, a refused permission) passes through here, written as the API's JSON error."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        return json.dumps(data).encode()
+
+
+class ContactExportCsvApi(APIView):
+    permission_classes = [per_method(GET=_VIEW)]
+    renderer_classes = [JSONRenderer, ContactCsvRenderer]
+
+    @extend_schema(
+        parameters=[ContactExportFilter],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="One contact a row; spreadsheet formulas neutralised"
+            )
+        },
+        summary="The contacts as CSV, filtered as the contact list is",
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        filters = ContactExportFilter(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return contacts_csv_response(contacts=contact_list(**filters.validated_data))
 
 
 class ContactDetailApi(APIView):
