@@ -147,7 +147,7 @@ class _Seen:
 def _keeper(places: list[Place]) -> Place:
     """The surface to blame for a cookie kept: a no-tracking page if the step reached one
     (it must expire it), else the last surface that could have expired it."""
-    deciding = [p for p in places if p not in (Place.STATIC, Place.SCRIPT_FILE)]
+    deciding = [p for p in places if p not in (Place.STATIC, Place.SCRIPT_FILE, Place.VIDEO_SCRIPT)]
     return next((p for p in deciding if p in rules.NO_TRACKING), None) or (
         deciding[-1] if deciding else Place.OTHER
     )

@@ -209,3 +209,11 @@ def publish_pages(site: HostSite, tracker: str, fx: Fixtures) -> None:
         "Downloads",
         body=f'<p><a id="download" href="{tracker}/asset/{fx.asset}">The brochure</a></p>',
     )
+    # A plain HTML5 player for the video the operator configured by its address, and the
+    # tracker's player script, which asks for the video's gate and reports its plays.
+    page(
+        "/video",
+        "Our product",
+        body=f'<video width="640" height="360" src="{fx.video}"></video>'
+        f'<script src="{tracker}/video/gate.js" async></script>',
+    )

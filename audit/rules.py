@@ -103,6 +103,8 @@ class Place(enum.StrEnum):
     UNSUBSCRIBE = "unsubscribe page"
     RESUBSCRIBE = "resubscribe page"
     WEB_VIEW = "email web view"
+    EMAIL_CONFIRM = "double opt-in confirmation page"
+    PREFERENCES = "email preference page"
     FORM_PAGE = "form embed"
     FORM_SUBMIT = "form submission"
     FOCUS_SCRIPT = "focus item script"
@@ -110,6 +112,9 @@ class Place(enum.StrEnum):
     ASSET = "asset download"
     LANDING = "landing page"
     CHOICES = "privacy choices page"
+    VIDEO_SCRIPT = "video player script"
+    VIDEO_GATE = "video gate /video/gate"
+    VIDEO_HIT = "video hit /video/hit"
     STATIC = "static file"
     # A cookie that appeared in the jar without any Set-Cookie header: page JavaScript.
     PAGE_SCRIPT = "page JavaScript"
@@ -125,6 +130,8 @@ _PLACES: tuple[tuple[re.Pattern[str], Place], ...] = tuple(
         (r"^/email/unsubscribe/", Place.UNSUBSCRIBE),
         (r"^/email/resubscribe/", Place.RESUBSCRIBE),
         (r"^/email/view/", Place.WEB_VIEW),
+        (r"^/email/confirm/", Place.EMAIL_CONFIRM),
+        (r"^/email/preferences/", Place.PREFERENCES),
         (r"^/email/[^/]+\.gif$", Place.OPEN_PIXEL),
         (r"^/r/", Place.LINK),
         (r"^/form/submit$", Place.FORM_SUBMIT),
@@ -134,6 +141,9 @@ _PLACES: tuple[tuple[re.Pattern[str], Place], ...] = tuple(
         (r"^/asset/", Place.ASSET),
         (r"^/p/", Place.LANDING),
         (r"^/privacy/", Place.CHOICES),
+        (r"^/video/gate\.js$", Place.VIDEO_SCRIPT),
+        (r"^/video/gate$", Place.VIDEO_GATE),
+        (r"^/video/hit$", Place.VIDEO_HIT),
         (r"^/static/", Place.STATIC),
     )
 )
@@ -148,7 +158,17 @@ def place_of(path: str) -> Place:
 
 # The gate's first rule (docs/architecture.md, "The gate") and the surfaces that cannot store
 # (email clients, the choices page).
-NO_TRACKING = frozenset({Place.UNSUBSCRIBE, Place.RESUBSCRIBE, Place.WEB_VIEW})
+# An email's own pages (a recipient's or a subscriber's, reached from a mail client): the
+# unsubscribe, resubscribe, web-view, double opt-in confirmation and preference pages.
+NO_TRACKING = frozenset(
+    {
+        Place.UNSUBSCRIBE,
+        Place.RESUBSCRIBE,
+        Place.WEB_VIEW,
+        Place.EMAIL_CONFIRM,
+        Place.PREFERENCES,
+    }
+)
 NEVER_STORES_DEVICE = NO_TRACKING | {Place.OPEN_PIXEL, Place.CHOICES}
 # Where a visitor's choice arrives; a consent cookie from anywhere else was not asked for.
 CHOICE_PLACES = frozenset({Place.CHOICES, Place.SCRIPT_EVENT, Place.FORM_SUBMIT})

@@ -9,12 +9,14 @@ run (`audit.run`) decides in which mode and state it is played.
 
 from __future__ import annotations
 
+import io
 import urllib.error
 import urllib.request
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from audit import rules
 from audit.browser import TIMEOUT, TIMEOUT_MS, USER_AGENT, AuditBrowser, StepFailed, origin_of
@@ -232,6 +234,23 @@ def _webview(run: ScenarioRun) -> None:
     b.step("web view opened", lambda: b.visit(links.webview))
 
 
+# -- double opt-in confirmation and the preference page ----------------------------------
+
+
+def _optin_confirm(run: ScenarioRun) -> None:
+    b = run.browser()
+    links = run.links()
+    b.step("double opt-in confirmation link opened (GET)", lambda: b.visit(links.confirm))
+    b.step("“Confirm my subscription” pressed (POST)", lambda: b.press("Confirm my subscription"))
+
+
+def _preferences(run: ScenarioRun) -> None:
+    b = run.browser()
+    links = run.take_fresh()
+    b.step("preference page opened from the email (GET)", lambda: b.visit(links.preferences))
+    b.step("“Save my preferences” pressed (POST)", lambda: b.press("Save my preferences"))
+
+
 def _form(path: str, *, set_cookie: bool, kiosk: bool, tick: bool) -> Callable[[ScenarioRun], None]:
     facts = FormFacts(set_cookie=set_cookie, kiosk=kiosk, ticked=tick)
 
@@ -297,6 +316,88 @@ def _dwc(run: ScenarioRun) -> None:
     b.step("host page with the tracking script fills a dynamic-content slot (/dwc/…)", fill)
 
 
+# -- gated video --------------------------------------------------------------------------
+
+VIDEO_SECONDS = 8
+_VIDEO = "document.querySelector('video')"
+
+
+def _silence(seconds: int) -> bytes:
+    """Seconds of silence as a WAV file: an HTML5 <video> plays it like any other source, so
+    the audit needs no codec and no media file of its own."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(1)
+        audio.setframerate(8000)
+        audio.writeframes(b"\x80" * 8000 * seconds)
+    return out.getvalue()
+
+
+def _video(run: ScenarioRun) -> None:
+    b = run.browser()
+    clip = _silence(VIDEO_SECONDS)
+    # The video's CDN is answered by Chromium itself: the player fetches a real file.
+    b.page.route(
+        run.fixtures.video,
+        lambda route: route.fulfill(status=200, content_type="audio/wav", body=clip),
+    )
+    form = b.page.locator(".consentry-video-gate form.consentry-form")
+    email = run.email()
+
+    def at() -> float:
+        return float(b.page.evaluate(f"() => {_VIDEO}.currentTime"))
+
+    def paused() -> bool:
+        return bool(b.page.evaluate(f"() => {_VIDEO}.paused"))
+
+    def reported(since: int) -> None:
+        # The player never reads the answer to its report, so Chromium never finishes the
+        # request: the answer's headers (and the cookies they set) are what counts.
+        b.until(
+            lambda: any(
+                origin_of(r.url) == b.tracker
+                and rules.place_of(urlsplit(r.url).path) is Place.VIDEO_HIT
+                for r in b.responses[since:]
+            ),
+            "the player's report answered by /video/hit",
+        )
+
+    def to_the_gate() -> None:
+        since = len(b.responses)
+        b.host("/video")
+        b.answered(Place.VIDEO_GATE)
+        b.until(lambda: bool(b.page.evaluate(f"() => {_VIDEO}.readyState >= 4")), "the video")
+        # Muted, as a page may start a video without the visitor's gesture.
+        b.page.evaluate(f"() => {{ const v = {_VIDEO}; v.muted = true; return v.play(); }}")
+        form.wait_for(state="visible")
+        b.until(paused, "the video to pause under its gate form")
+        # The player reports the play when it pauses.
+        reported(since)
+
+    def submit() -> None:
+        form.locator("[name=email]").fill(email)
+        form.locator("button[type=submit]").click()
+        b.answered(Place.FORM_SUBMIT)
+        b.until(lambda: not paused(), "the video to play on")
+
+    def pause() -> None:
+        # A whole second more, so that the report carries more time watched than the last.
+        since = len(b.responses)
+        until = int(at()) + 1.2
+        b.until(lambda: at() >= until, "another second of the video")
+        b.page.evaluate(f"() => {_VIDEO}.pause()")
+        reported(since)
+
+    b.step("host page with a gated video (/video/gate.js), played up to its form", to_the_gate)
+    b.step(
+        "the video's form submitted, box not ticked; the video plays on",
+        submit,
+        form=FormFacts(set_cookie=False, kiosk=False, ticked=False),
+    )
+    b.step("the visitor pauses the video (/video/hit)", pause)
+
+
 SURFACES: tuple[Spec, ...] = (
     Spec("script", "tracking script and its pageview event", _script),
     Spec("script-grant", "tracking script, consent grant command", _script_grant),
@@ -311,6 +412,8 @@ SURFACES: tuple[Spec, ...] = (
     Spec("unsubscribe-post", "unsubscribe (GET, then POST)", _unsubscribe_post, fresh=1),
     Spec("resubscribe", "resubscribe (GET, then POST)", _resubscribe, fresh=1),
     Spec("web-view", "email web view", _webview),
+    Spec("optin-confirm", "double opt-in confirmation (GET, then POST)", _optin_confirm),
+    Spec("preferences", "email preference page (GET, then POST)", _preferences, fresh=1),
     Spec(
         "form-on-ticked",
         "form, set-cookie on, tracking box ticked",
@@ -344,6 +447,7 @@ SURFACES: tuple[Spec, ...] = (
         "choices-refuse", "privacy choices page, refuse", _choices("Refuse tracking", Action.REFUSE)
     ),
     Spec("dwc", "dynamic web content: the script asks /dwc/{slot}", _dwc),
+    Spec("video", "gated video: the player script, its form and /video/hit", _video),
 )
 
 

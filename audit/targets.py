@@ -35,6 +35,11 @@ EMAIL_HTML = (
     "</body></html>"
 )
 ASSET_BYTES = b"Consentry cookie audit: a downloadable asset.\n"
+# The configured video's address: a CDN under the reserved domain, answered by Chromium itself
+# in the scenario (see `audit.scenarios._video`), never fetched from the network.
+VIDEO_HOST = f"https://videos.{MAIL_DOMAIN}"
+# Its gate: the plain contact form (set-cookie off) shows over the player at this second.
+VIDEO_GATE_SECONDS = 1
 
 
 class TargetError(RuntimeError):
@@ -50,6 +55,10 @@ class EmailLinks:
     resubscribe: str
     webview: str
     open_pixel: str
+    preferences: str  # the recipient's preference page, linked from every email
+    # A double opt-in confirmation link; its page reads the same for any link, so a
+    # recipient token in its place plays the page without asking the target for mail.
+    confirm: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,8 @@ class Fixtures:
     fresh: list[EmailLinks] = field(default_factory=list)  # one per scenario that unsubscribes
     # A dynamic-content slot with a default item and a variant for every known contact.
     dwc_slot: str = ""
+    # A configured video's address, gated by the set-cookie-off form at VIDEO_GATE_SECONDS.
+    video: str = ""
 
     def take_fresh(self) -> EmailLinks:
         if not self.fresh:
@@ -92,6 +103,8 @@ def links_in(message: str) -> EmailLinks:
         unsubscribe=unsubscribe,
         resubscribe=unsubscribe.replace("/email/unsubscribe/", "/email/resubscribe/"),
         webview=find(r'href="([^"]*/email/view/[^"]+)"', "web-view link"),
+        preferences=find(r'href="([^"]*/email/preferences/[^"]+)"', "preferences link"),
+        confirm=unsubscribe.replace("/email/unsubscribe/", "/email/confirm/"),
         open_pixel=find(r'src="([^"]*/email/[^"/]+\.gif)"', "open pixel"),
     )
 
@@ -230,7 +243,7 @@ class InProcessTarget:
             frequency="daily",
         )
         dwc_slot = self._dwc_make()
-        return Fixtures(
+        fixtures = Fixtures(
             ada=person(f"ada@{MAIL_DOMAIN}", "Ada"),
             dora=person(f"dora@{MAIL_DOMAIN}", "Dora"),
             form_on=form("Cookie audit: set-cookie on", set_cookie=True),
@@ -241,6 +254,9 @@ class InProcessTarget:
             fresh=[person(f"fresh-{n}@{MAIL_DOMAIN}", "Fresh").links for n in range(fresh)],
             dwc_slot=dwc_slot,
         )
+        # Gated by the plain contact form, made above: the gate's form sets no cookie.
+        fixtures.video = self._video_make(form=fixtures.form_off)
+        return fixtures
 
     def _dwc_make(self) -> str:
         from dwc.models import Item, Slot, Variant
@@ -251,6 +267,17 @@ class InProcessTarget:
         )
         Variant.objects.create(item=item, name="Known contacts", content="<p>Welcome back.</p>")
         return slot.name
+
+    def _video_make(self, *, form: int) -> str:
+        from video.models import Video
+
+        video = Video.objects.create(
+            name="Cookie audit",
+            url=f"{VIDEO_HOST}/cookie-audit.wav",
+            form_id=form,
+            gate_seconds=VIDEO_GATE_SECONDS,
+        )
+        return video.url
 
     def remove_fixtures(self) -> list[str]:
         # The database is thrown away with the run (the command's temporary SQLite file, or
@@ -425,7 +452,7 @@ class RemoteTarget:
         )
         self.made.append(f"pages/{landing['id']}/")
         dwc_slot = self._dwc_make()
-        return Fixtures(
+        fixtures = Fixtures(
             ada=person("ada", "Ada"),
             dora=person("dora", "Dora"),
             form_on=form("set-cookie on", set_cookie=True),
@@ -436,6 +463,9 @@ class RemoteTarget:
             fresh=[person(f"fresh-{n}", "Fresh").links for n in range(fresh)],
             dwc_slot=dwc_slot,
         )
+        # Gated by the plain contact form, made above: the gate's form sets no cookie.
+        fixtures.video = self._video_make(form=fixtures.form_off)
+        return fixtures
 
     def _dwc_make(self) -> str:
         slot = self.api("POST", "dwc/slots/", {"name": self.tag})
@@ -457,6 +487,20 @@ class RemoteTarget:
             {"item": item["id"], "name": self.tag, "content": "<p>Welcome back.</p>"},
         )
         return str(slot["name"])
+
+    def _video_make(self, *, form: int) -> str:
+        video = self.api(
+            "POST",
+            "videos/",
+            {
+                "name": self.tag,
+                "url": f"{VIDEO_HOST}/{self.tag}.wav",
+                "form": form,
+                "gate_seconds": VIDEO_GATE_SECONDS,
+            },
+        )
+        self.made.append(f"videos/{video['id']}/")
+        return str(video["url"])
 
     def _asset_upload(self) -> str:
         boundary = secrets.token_hex(16)

@@ -40,6 +40,8 @@ SURFACES = {
     "unsubscribe (GET, then POST)",
     "resubscribe (GET, then POST)",
     "email web view",
+    "double opt-in confirmation (GET, then POST)",
+    "email preference page (GET, then POST)",
     "form, set-cookie on, tracking box ticked",
     "form, set-cookie on, box not ticked",
     "form, set-cookie off, tracking box ticked",
@@ -51,6 +53,7 @@ SURFACES = {
     "privacy choices page, grant",
     "privacy choices page, refuse",
     "dynamic web content: the script asks /dwc/{slot}",
+    "gated video: the player script, its form and /video/hit",
 }
 PROBLEMS = {f"rfc-{n}" for n in range(1, 7)}
 # The modules whose views (or services) call the gate, each through its own imported name.
@@ -64,6 +67,7 @@ GATE_CALLERS = {
     "forms.views",
     "pages.views",
     "tracker.views",
+    "video.views",
 }
 OUR_APPS = {
     "api",
@@ -76,6 +80,7 @@ OUR_APPS = {
     "forms",
     "pages",
     "tracker",
+    "video",
 }
 
 
