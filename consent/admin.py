@@ -12,8 +12,17 @@ from consent.models import ConsentRecord
 class ConsentRecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Proof of every choice: readable, never added, changed or deleted here."""
 
-    list_display = ["created_at", "contact", "purpose", "action", "source", "notice_version"]
-    list_filter = ["purpose", "action", "source"]
+    list_display = [
+        "created_at",
+        "contact",
+        "purpose",
+        "action",
+        "source",
+        "notice_version",
+        "imported",
+        "import_file",
+    ]
+    list_filter = ["purpose", "action", "source", "imported"]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -222,6 +222,9 @@ class ConsentOutput(serializers.Serializer[Any]):
     notice_version = serializers.CharField()
     ip_masked = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
+    # Evidence a contact import brought in, and the file it came in.
+    imported = serializers.BooleanField()
+    import_file = serializers.CharField()
 
 
 class ConsentPendingOutput(serializers.Serializer[Any]):

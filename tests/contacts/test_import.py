@@ -64,9 +64,9 @@ def test_imported_evidence_is_listed_in_the_consent_log_api(client, django_user_
     admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
     client.force_login(admin)
     records = client.get("/api/v1/consent/records/?purpose=email").json()["results"]
-    assert {(r["action"], r["source"]) for r in records} == {
-        ("grant", "mautic-form"),
-        ("withdraw", "import"),
+    assert {(r["action"], r["source"], r["imported"], r["import_file"]) for r in records} == {
+        ("grant", "mautic-form", True, "mautic-export.csv"),
+        ("withdraw", "import", True, "mautic-export.csv"),
     }
 
 
