@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 
 from api.permissions import ModelPermissionsWithView
 from emails.models import Email
+from emails.selectors import emails_listed
 from focus.models import FocusItem
 from focus.services import focus_text_clean
 from forms.models import Field, Form, redirect_url_check
@@ -75,6 +77,8 @@ class EmailSerializer(serializers.ModelSerializer[Email]):
     class Meta:
         model = Email
         exclude = ["pixel_token"]
+        # Archiving is the admin's action; a sent email is archived, never deleted (409).
+        read_only_fields = ["archived_at"]
 
 
 class AssetSerializer(serializers.ModelSerializer[Asset]):
@@ -136,6 +140,31 @@ def crud(model: Any, serializer: Any) -> tuple[Any, Any]:
 
 FormListApi, FormDetailApi = crud(Form, FormSerializer)
 FocusListApi, FocusDetailApi = crud(FocusItem, FocusSerializer)
-EmailListApi, EmailDetailApi = crud(Email, EmailSerializer)
+_EmailListApi, EmailDetailApi = crud(Email, EmailSerializer)
+_ARCHIVED = {"false": False, "true": True, "all": None}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "archived",
+                str,
+                enum=list(_ARCHIVED),
+                default="false",
+                description="Archived emails are left out unless asked for: true lists only "
+                "them, all lists every email.",
+            )
+        ]
+    )
+)
+class EmailListApi(_EmailListApi):  # type: ignore[misc,valid-type]
+    def get_queryset(self) -> Any:
+        value = self.request.query_params.get("archived", "false").lower()
+        if value not in _ARCHIVED:
+            raise serializers.ValidationError({"archived": ["must be false, true or all"]})
+        return emails_listed(archived=_ARCHIVED[value])
+
+
 AssetListApi, AssetDetailApi = crud(Asset, AssetSerializer)
 PageListApi, PageDetailApi = crud(LandingPage, PageSerializer)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from smtplib import SMTPException
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -22,8 +23,13 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from contacts.models import Contact
 from emails.models import Email, EmailSend, Recipient
 from emails.rendering import message_sample
-from emails.selectors import email_stats, preview_contact_get, preview_contacts_recent
-from emails.services import email_test_send
+from emails.selectors import (
+    email_stats,
+    email_was_sent,
+    preview_contact_get,
+    preview_contacts_recent,
+)
+from emails.services import email_archive, email_delete, email_test_send, email_unarchive
 
 # The preview frame: the email's markup may not run script nor submit anything, and only this
 # admin may frame it. The sandbox directive holds even if the frame is opened on its own.
@@ -54,13 +60,77 @@ class TestSendForm(forms.Form):
         return contact
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    """Archived emails are out of the way unless asked for."""
+
+    title = "archive"
+    parameter_name = "archived"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Archived"), ("all", "All")]
+
+    def choices(self, changelist: Any) -> Any:
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Current",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Email]) -> QuerySet[Email]:
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(archived_at__isnull=self.value() != "yes")
+
+
 @admin.register(Email)
 class EmailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["name", "subject", "updated_at", "figures"]
+    list_display = ["name", "subject", "updated_at", "figures", "archived_at"]
+    list_filter = [ArchivedFilter]
     search_fields = ["name", "subject"]
-    readonly_fields = ["preview", "figures"]
-    fields = ["name", "subject", "from_name", "from_email", "html", "text", "preview", "figures"]
-    actions = ["test_send"]
+    readonly_fields = ["preview", "figures", "archived_at"]
+    fields = [
+        "name",
+        "subject",
+        "from_name",
+        "from_email",
+        "html",
+        "text",
+        "preview",
+        "figures",
+        "archived_at",
+    ]
+    actions = ["test_send", "archive", "unarchive"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Email | None = None) -> bool:
+        # A sent email is archived, not deleted (see email_delete).
+        if obj is not None and email_was_sent(email=obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: Email) -> None:
+        email_delete(email=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Email]) -> None:
+        for email in queryset:
+            email_delete(email=email)
+
+    @admin.action(description="Archive (hide from the list; figures kept)", permissions=["change"])
+    def archive(self, request: HttpRequest, queryset: QuerySet[Email]) -> None:
+        for email in queryset:
+            email_archive(email=email)
+        messages.success(request, f"{len(queryset)} archived.")
+
+    @admin.action(description="Bring back from the archive", permissions=["change"])
+    def unarchive(self, request: HttpRequest, queryset: QuerySet[Email]) -> None:
+        for email in queryset:
+            email_unarchive(email=email)
+        messages.success(request, f"{len(queryset)} back in the list.")
 
     @admin.display(description="sent · human opens · machine opens · clicks")
     def figures(self, obj: Email) -> str:

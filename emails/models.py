@@ -45,6 +45,9 @@ class Email(models.Model):
     # The shared open pixel of recipients who did not consent to tracking: counts in
     # aggregate only.
     pixel_token = models.CharField(max_length=43, unique=True, default=token)
+    # An email that was sent is archived, never deleted: its recipients are the record of who
+    # was mailed, and the links in delivered mail must keep working.
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

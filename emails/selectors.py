@@ -21,7 +21,15 @@ from consent.models import Action, ConsentRecord, Purpose
 from consentry.redirects import ANY_ORIGIN, redirect_target
 from contacts.models import Channel, Contact, DoNotContact
 from contacts.selectors import contact_get_by_email
-from emails.models import Email, EmailClick, EmailOpen, Recipient, SendBasis, TrackedLink
+from emails.models import (
+    Email,
+    EmailClick,
+    EmailOpen,
+    EmailSend,
+    Recipient,
+    SendBasis,
+    TrackedLink,
+)
 
 
 def recipient_get(*, token: str) -> Recipient | None:
@@ -122,21 +130,6 @@ def email_stats(*, email: Email) -> EmailStats:
     )
 
 
-def preview_contact_get(*, key: str) -> Contact | None:
-    """The contact a preview or test send is rendered for: an id or an email address."""
-    key = key.strip()
-    if not key:
-        return None
-    if key.isdigit() and len(key) < 19:
-        return Contact.objects.filter(pk=int(key)).first()
-    return contact_get_by_email(email=key)
-
-
-def preview_contacts_recent(*, limit: int = 50) -> list[Contact]:
-    """The contacts offered first in the preview's picker: the most recently changed."""
-    return list(Contact.objects.exclude(email="").order_by("-updated_at")[:limit])
-
-
 # The newest email-consent action of each contact, and their email Do-Not-Contact: what a
 # send's basis rule reads, in the same query as the contacts.
 def _email_consent() -> Subquery:
@@ -224,3 +217,31 @@ def recipient_basis(*, recipient: Recipient) -> str | None:
     contact = contacts_with_basis(contacts=contacts, named=recipient.send.email.basis).first()
     basis = getattr(contact, "send_basis", None)
     return str(basis) if basis else None
+
+
+def preview_contact_get(*, key: str) -> Contact | None:
+    """The contact a preview or test send is rendered for: an id or an email address."""
+    key = key.strip()
+    if not key:
+        return None
+    if key.isdigit() and len(key) < 19:
+        return Contact.objects.filter(pk=int(key)).first()
+    return contact_get_by_email(email=key)
+
+
+def preview_contacts_recent(*, limit: int = 50) -> list[Contact]:
+    """The contacts offered first in the preview's picker: the most recently changed."""
+    return list(Contact.objects.exclude(email="").order_by("-updated_at")[:limit])
+
+
+def emails_listed(*, archived: bool | None = False) -> QuerySet[Email]:
+    """The emails a list shows: current ones by default, archived ones when asked (True),
+    or both (None)."""
+    emails = Email.objects.order_by("id")
+    if archived is None:
+        return emails
+    return emails.filter(archived_at__isnull=not archived)
+
+
+def email_was_sent(*, email: Email) -> bool:
+    return EmailSend.objects.filter(email=email).exists()

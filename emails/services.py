@@ -142,6 +142,35 @@ def email_test_send(*, email: Email, to: str, contact: Contact | None = None) ->
     return rendered.headers["Message-ID"]
 
 
+class EmailInUse(Exception):
+    """A sent email cannot be deleted: archive it."""
+
+
+def email_archive(*, email: Email) -> Email:
+    """Hide the email from the lists; its sends, links and figures stay as they were."""
+    if email.archived_at is None:
+        email.archived_at = timezone.now()
+        email.save(update_fields=["archived_at", "updated_at"])
+    return email
+
+
+def email_unarchive(*, email: Email) -> Email:
+    if email.archived_at is not None:
+        email.archived_at = None
+        email.save(update_fields=["archived_at", "updated_at"])
+    return email
+
+
+def email_delete(*, email: Email) -> None:
+    """Delete an email never sent. One that was (here or through a site's own sender) is
+    refused: its recipient rows are the record of who was mailed, its figures feed the
+    reports, and delivered mail still links to it. Archive it instead."""
+    with transaction.atomic():
+        if EmailSend.objects.filter(email=email).exists():
+            raise EmailInUse(f"{email} was sent: archive it instead of deleting it.")
+        email.delete()
+
+
 def email_render_external(*, email: Email, contact: Contact) -> Rendered:
     """One recipient's message for a site that sends through its own provider: the same
     tokens, tracked links, pixel and unsubscribe headers as a message sent from here."""
