@@ -12,16 +12,8 @@ from consent.models import ConsentRecord
 class ConsentRecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Proof of every choice: readable, never added, changed or deleted here."""
 
-    list_display = [
-        "created_at",
-        "contact",
-        "purpose",
-        "action",
-        "source",
-        "notice_version",
-        "imported",
-        "import_file",
-    ]
+    list_display = ["created_at", "contact", "purpose", "action", "source", "notice_version"]
+    list_display += ["imported", "import_file"]
     list_filter = ["purpose", "action", "source", "imported"]
     date_hierarchy = "created_at"
 

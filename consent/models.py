@@ -51,11 +51,10 @@ class ConsentRecord(models.Model):
     source = models.CharField(max_length=32)
     notice_version = models.CharField(max_length=32, blank=True, default="")
     ip_masked = models.GenericIPAddressField(null=True, blank=True)
-    # When the choice was made. Now for a choice made here; the evidence's own time for a
-    # record brought in by a contact import, so that the newest record stays the current state.
+    # When the choice was made: an imported record keeps its evidence's time, so that the
+    # newest record stays the current state.
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
-    # Evidence brought in by a contact import, and the file it came in: the choice was made
-    # elsewhere, and this says where the proof comes from.
+    # Evidence a contact import brought in (the choice was made elsewhere), and its file.
     imported = models.BooleanField(default=False)
     import_file = models.CharField(max_length=255, blank=True, default="")
 
