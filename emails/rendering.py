@@ -282,16 +282,19 @@ def _compose(
     to: str,
     unsubscribe: str,
     webview_url: str,
+    preferences_url: str,
     link_for: Callable[[str], str | None] | None = None,
     pixel: str | None = None,
 ) -> Rendered:
     """The message from its parts: tokens filled, links rewritten by `link_for` (None keeps
-    them as written), the unsubscribe link, and the pixel when one is given."""
+    them as written), the unsubscribe and preference links, and the pixel when one is given."""
 
     def personalise(source: str, *, escape: bool) -> str:
         source = tokens_fill(source, values=values, escape=escape)
-        return source.replace("{unsubscribe_url}", unsubscribe).replace(
-            "{webview_url}", webview_url
+        return (
+            source.replace("{unsubscribe_url}", unsubscribe)
+            .replace("{webview_url}", webview_url)
+            .replace("{preferences_url}", preferences_url)
         )
 
     body = personalise(email.html, escape=True)
@@ -305,11 +308,15 @@ def _compose(
 
         body = _HREF.sub(track, body)
     footer = ""
-    if unsubscribe not in body:
-        footer += (
-            f'<p style="font-size:12px;color:#666">'
-            f'<a href="{html.escape(unsubscribe)}">Unsubscribe</a></p>'
-        )
+    # Every email leads its reader to unsubscribing and to their preferences, whether or not
+    # its author placed the links.
+    own = [
+        f'<a href="{html.escape(url)}">{label}</a>'
+        for url, label in ((unsubscribe, "Unsubscribe"), (preferences_url, "Your preferences"))
+        if url not in body
+    ]
+    if own:
+        footer += f'<p style="font-size:12px;color:#666">{" · ".join(own)}</p>'
     if pixel is not None:
         footer += (
             f'<img src="{html.escape(pixel)}" width="1" height="1" alt="" style="display:none">'
@@ -317,8 +324,13 @@ def _compose(
     closing = body.lower().rfind("</body>")
     body = body[:closing] + footer + body[closing:] if closing >= 0 else body + footer
     text = personalise(email.text, escape=False) if email.text else text_from_html(body)
-    if unsubscribe not in text:
-        text += f"\n\nUnsubscribe: {unsubscribe}\n"
+    closing_lines = [
+        f"{label}: {url}"
+        for url, label in ((unsubscribe, "Unsubscribe"), (preferences_url, "Your preferences"))
+        if url not in text
+    ]
+    if closing_lines:
+        text += "\n\n" + "\n".join(closing_lines) + "\n"
     list_unsubscribe = f"<{unsubscribe}>"
     if settings.UNSUBSCRIBE_MAILTO:
         list_unsubscribe += f", <mailto:{settings.UNSUBSCRIBE_MAILTO}?subject=unsubscribe>"
@@ -370,6 +382,7 @@ def message_render(
         to=contact.email,
         unsubscribe=_absolute(reverse("email-unsubscribe", args=[recipient.token])),
         webview_url=_absolute(reverse("email-view", args=[recipient.token])),
+        preferences_url=_absolute(reverse("email-preferences", args=[recipient.token])),
         link_for=None if webview else link_for,
         pixel=pixel,
     )
@@ -390,4 +403,5 @@ def message_sample(*, email: Email, contact: Contact | None, to: str) -> Rendere
         to=to,
         unsubscribe=_absolute(reverse("email-unsubscribe", args=[SAMPLE_TOKEN])),
         webview_url=_absolute(reverse("email-view", args=[SAMPLE_TOKEN])),
+        preferences_url=_absolute(reverse("email-preferences", args=[SAMPLE_TOKEN])),
     )

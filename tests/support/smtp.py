@@ -50,7 +50,7 @@ def body(message: EmailMessage, kind: str) -> str:
 def link(message: EmailMessage, path: str) -> str:
     """The one URL under `path` in the message's plain-text part."""
     found: set[str] = set(
-        re.findall(rf"https?://\S+?{re.escape(path)}[^\s<>\"]+", body(message, "plain"))
+        re.findall(rf"https?://\S+?{re.escape(path)}[^\s<>\"()]+", body(message, "plain"))
     )
     assert len(found) == 1, f"expected one {path} link, found {found}"
     return found.pop()
