@@ -48,6 +48,11 @@ def optin_url(*, optin: OptInRequest) -> str:
     return settings.PUBLIC_URL + reverse("email-confirm", args=[optin_token_make(optin=optin)])
 
 
+# A form anyone can fill in must not become a way to flood someone's mailbox: while a request
+# this recent is pending, ticking the box again sends no second email (the first still works).
+OPTIN_RESEND_AFTER = dt.timedelta(minutes=10)
+
+
 def optin_request(
     *, contact_id: int, origin: str, notice_version: str | None = None
 ) -> OptInRequest:
@@ -55,14 +60,28 @@ def optin_request(
     confirmation email leaves after the commit, through a task."""
     from consent.tasks import optin_send_task
 
+    now = timezone.now()
+    recent = (
+        OptInRequest.objects.filter(
+            contact_id=contact_id,
+            confirmed_at__isnull=True,
+            expires_at__gt=now,
+            created_at__gt=now - OPTIN_RESEND_AFTER,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if recent is not None:
+        return recent
     optin = OptInRequest.objects.create(
         contact_id=contact_id,
         key=secrets.token_urlsafe(32),
         origin=origin,
         notice_version=notice_version or settings.CONSENT_NOTICE_VERSION,
-        expires_at=timezone.now() + dt.timedelta(hours=settings.DOUBLE_OPT_IN_HOURS),
+        expires_at=now + dt.timedelta(hours=settings.DOUBLE_OPT_IN_HOURS),
     )
-    transaction.on_commit(partial(optin_send_task.delay, optin.pk))
+    # Robust: a mail server that is down must not fail the form that asked (the task retries).
+    transaction.on_commit(partial(optin_send_task.delay, optin.pk), robust=True)
     return optin
 
 

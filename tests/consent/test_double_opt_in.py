@@ -80,6 +80,36 @@ def test_with_the_switch_off_the_box_is_consent_at_once_and_no_mail_is_sent(
     assert inbox.messages == []
 
 
+def test_ticking_the_box_again_soon_sends_no_second_email(
+    client, inbox: Inbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        contact = subscribe(client)
+    form_id = OptInRequest.objects.get(contact=contact).pk
+    with django_capture_on_commit_callbacks(execute=True):
+        subscribe(client)  # someone fills the form with the same address again
+    assert len(inbox.to("ada@example.com")) == 1
+    assert list(OptInRequest.objects.values_list("pk", flat=True)) == [form_id]
+
+
+def test_a_mail_server_that_is_down_does_not_fail_the_form(
+    client, settings, django_capture_on_commit_callbacks
+):
+    from consentry.celery import app as celery_app
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            contact = subscribe(client)  # asserts the form answered 200
+    finally:
+        celery_app.conf.task_always_eager = eager
+    assert OptInRequest.objects.filter(contact=contact).exists()
+    assert email_consent(contact) == []
+
+
 def _path(url: str) -> str:
     return url.removeprefix("http://testserver")
 
