@@ -176,6 +176,7 @@ class Tally:
     hits: set[str] = field(default_factory=set)
     forms: int = 0
     consents: int = 0
+    consent_changes: int = 0  # the commands that changed the browser's choice
     latencies: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -197,6 +198,7 @@ class Browser:
     def __init__(self, embedded: Embedded, index: int) -> None:
         self.embedded = embedded
         self.index = index
+        self.choice = "none"  # the browser's consent as the server last read it
         self.cookies: dict[str, str] = {}
         self.host, _, port = embedded.base.removeprefix("http://").partition(":")
         self.port = int(port)
@@ -240,7 +242,12 @@ class Browser:
         status, payload = self.send("POST", "/mtc/event", body=body.encode(), ctype="text/plain")
         if status != 200:
             tally.error("event", f"{status} {payload!r}")
-        elif json.loads(payload).get("counted"):
+            return
+        reply = json.loads(payload)
+        # The browser's choice as the server reads it: a consent command that repeats it
+        # writes no record.
+        self.choice = str(reply.get("consent", self.choice))
+        if reply.get("counted"):
             with tally.lock:
                 tally.hits.add(event_id)
 
@@ -279,9 +286,13 @@ class Browser:
         status, payload = self.send("POST", "/mtc/event", body=body.encode(), ctype="text/plain")
         if status != 200:
             tally.error("consent", f"{status} {payload!r}")
-        else:
-            with tally.lock:
-                tally.consents += 1
+            return
+        # A record is written only when the command changes the browser's choice.
+        changed = self.choice != ("granted" if command == "grant" else "refused")
+        self.choice = str(json.loads(payload).get("consent", self.choice))
+        with tally.lock:
+            tally.consents += 1
+            tally.consent_changes += changed
 
     def run(self, tally: Tally, deadline: float) -> None:
         """Cycle through the mix until the deadline: grants make the following hits
@@ -343,9 +354,9 @@ class Stored:
             lost.append(f"{tally.forms} submissions accepted, {self.forms_stored} stored")
         if self.form_consents != tally.forms:
             lost.append(f"{tally.forms} form consents accepted, {self.form_consents} stored")
-        if self.script_consents != tally.consents:
+        if self.script_consents != tally.consent_changes:
             lost.append(
-                f"{tally.consents} consent commands accepted, {self.script_consents} stored"
+                f"{tally.consent_changes} consent changes accepted, {self.script_consents} stored"
             )
         return lost
 
@@ -425,7 +436,8 @@ class Result:
             f"p99 {p99 * 1000:.0f} ms; stored: {self.stored.hits_stored}/{len(self.tally.hits)} "
             f"hits ({self.stored.identified_hits} identified), "
             f"{self.stored.forms_stored}/{self.tally.forms} submissions, "
-            f"{self.stored.script_consents}/{self.tally.consents} consent commands"
+            f"{self.stored.script_consents}/{self.tally.consent_changes} consent changes "
+            f"({self.tally.consents} commands)"
         )
 
 

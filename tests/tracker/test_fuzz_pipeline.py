@@ -236,13 +236,18 @@ def test_hostile_input_at_every_public_endpoint_leaves_every_accepted_event_stor
         asset.file.save("p.pdf", ContentFile(b"%PDF-1.4"), save=False)
         asset.save()
         answered("asset-ok", client.get("/asset/prices", headers={"User-Agent": CHROME}))
+        # Ordinary hits among the hostile ones: whatever hypothesis draws, the drain has
+        # accepted events of several kinds to store.
+        for _ in range(5):
+            answered("beacon-ok", send(client))
+            answered("open-ok", client.get(f"/email/{sent.email.pixel_token}.gif"))
         one_request()
 
         # What the endpoints accepted is what waits in the stream (no worker is running yet).
         accepted = {
             json.loads(fields[b"e"])["id"] for _, fields in redis_client.xrange(EVENT_STREAM)
         }
-        assert len(accepted) > 20, statuses
+        assert len(accepted) >= 11, statuses
 
         process = celery_worker_start(tmp_path / "beat-schedule")
         try:
