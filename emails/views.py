@@ -28,10 +28,10 @@ from consent.cookies import apply
 from consent.gate import Surface, decide, device_id_for
 from consent.ip import masked_client_ip
 from consent.optin import optin_confirm
-from consent.preferences import Preferences, preferences_change, preferences_get
 from consent.views import same_origin
 from contacts.models import Contact
 from emails.machines import address_source
+from emails.preferences import Preferences, preferences_change, preferences_get
 from emails.rendering import ct_read, message_render
 from emails.selectors import link_get, recipient_for_click, recipient_get
 from emails.services import bounce_record, email_resubscribe, email_unsubscribe
