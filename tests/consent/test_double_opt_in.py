@@ -241,6 +241,32 @@ def test_the_api_flag_is_refused_for_anything_but_an_email_grant(inbox: Inbox, d
     assert inbox.messages == []
 
 
+def test_the_forms_api_reads_and_switches_double_opt_in():
+    from tests.support.apiclients import api_client
+
+    form = form_make()
+    api = api_client("forms.view_form", "forms.change_form")
+    assert api.get(f"/api/v1/forms/{form.pk}/").json()["double_opt_in"] is False
+    response = api.patch(f"/api/v1/forms/{form.pk}/", {"double_opt_in": True}, format="json")
+    assert response.status_code == 200, response.content
+    form.refresh_from_db()
+    assert form.double_opt_in is True
+
+
+def test_erasing_a_contact_removes_their_pending_request_and_its_link_confirms_nothing(
+    client, inbox: Inbox, django_capture_on_commit_callbacks
+):
+    from contacts.rights import contact_erase
+
+    with django_capture_on_commit_callbacks(execute=True):
+        contact = subscribe(client)
+    path = _path(link(inbox.wait_for("ada@example.com"), "/email/confirm/"))
+    contact_erase(contact=contact)
+    assert not OptInRequest.objects.exists()
+    client.post(path)
+    assert not ConsentRecord.objects.filter(purpose="email").exists()
+
+
 @pytest.mark.parametrize("value", ["0", "abc", "48h", "100000"])
 def test_the_expiry_setting_is_read_strictly(value):
     with pytest.raises(ImproperlyConfigured, match="DOUBLE_OPT_IN_HOURS"):
