@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from api import crud
 from api.converters import IdConverter
 from api.stats import StatsApi
+from audiences import apis as audiences
 from contacts import apis as contacts
 from dwc import apis as dwc
 from emails import apis as emails
@@ -40,6 +41,14 @@ v1 = [
         "contacts/<id:contact_id>/export/", contacts.ContactExportApi.as_view(), name="api-export"
     ),
     path("contacts/<id:contact_id>/erase/", contacts.ContactEraseApi.as_view(), name="api-erase"),
+    path("audiences/", audiences.AudienceListApi.as_view(), name="api-audiences"),
+    path("audiences/count/", audiences.AudienceCountApi.as_view(), name="api-audiences-count"),
+    path("audiences/<id:audience_id>/", audiences.AudienceDetailApi.as_view(), name="api-audience"),
+    path(
+        "audiences/<id:audience_id>/contacts/",
+        audiences.AudienceContactsApi.as_view(),
+        name="api-audience-contacts",
+    ),
     path("consent/records/", contacts.ConsentRecordListApi.as_view(), name="api-consent-records"),
     path("forms/", crud.FormListApi.as_view(), name="api-forms"),
     path("forms/<id:pk>/", crud.FormDetailApi.as_view(), name="api-form"),

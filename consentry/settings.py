@@ -217,6 +217,7 @@ INSTALLED_APPS = [
     "consentry",
     "consent",
     "contacts",
+    "audiences",
     "tracker",
     "emails",
     "forms",

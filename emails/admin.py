@@ -99,6 +99,7 @@ class EmailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "subject",
         "from_name",
         "from_email",
+        "basis",
         "html",
         "text",
         "preview",

@@ -13,8 +13,11 @@ from rest_framework.views import APIView
 
 from api.converters import MAX_ID
 from api.permissions import model_permission
+from audiences.models import Audience
+from audiences.selectors import audience_contacts
 from contacts.models import Contact
 from emails.models import Email
+from emails.selectors import send_plan
 from emails.services import email_render_external, email_send
 
 # Rendering hands out tokens that act for the contact (a one-click unsubscribe, an attributed
@@ -61,29 +64,58 @@ class EmailRenderApi(APIView):
 class EmailSendApi(APIView):
     permission_classes = [model_permission("emails.add_emailsend")]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class SendInput(serializers.Serializer[Any]):
         contacts = serializers.ListField(
             child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
             min_length=1,
             max_length=10000,
+            required=False,
         )
+        audience = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
-    class OutputSerializer(serializers.Serializer[Any]):
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if ("contacts" in attrs) == ("audience" in attrs):
+                raise serializers.ValidationError(
+                    {"contacts": "name either contacts or an audience"}
+                )
+            return attrs
+
+    class SendOutput(serializers.Serializer[Any]):
         id = serializers.IntegerField()
-        recipients = serializers.IntegerField()
+        recipients = serializers.IntegerField(help_text="recipient rows queued")
+        by_basis = serializers.DictField(
+            child=serializers.IntegerField(),
+            help_text="how many each basis covers now (consent, soft_opt_in, transactional)",
+        )
+        skipped_consent = serializers.IntegerField(help_text="no consent and no other basis")
+        skipped_dnc = serializers.IntegerField(help_text="on Do-Not-Contact for email")
 
     @extend_schema(
-        request=InputSerializer,
-        responses={202: OutputSerializer},
-        summary="Send an email to contacts (Do-Not-Contact is checked at send time)",
+        request=SendInput,
+        responses={202: SendOutput},
+        summary="Send an email to contacts or an audience: by default only to those whose "
+        "email consent is granted; Do-Not-Contact and consent are checked again at send time",
     )
     def post(self, request: Request, email_id: int) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.SendInput(data=request.data)
         data.is_valid(raise_exception=True)
         email = get_object_or_404(Email, pk=email_id)
-        contacts = Contact.objects.filter(pk__in=data.validated_data["contacts"])
+        if "audience" in data.validated_data:
+            audience = get_object_or_404(Audience, pk=data.validated_data["audience"])
+            contacts = audience_contacts(audience=audience)
+        else:
+            contacts = Contact.objects.filter(pk__in=data.validated_data["contacts"])
+        plan = send_plan(email=email, contacts=contacts)
         send = email_send(email=email, contacts=contacts)
         return Response(
-            self.OutputSerializer({"id": send.pk, "recipients": send.recipients.count()}).data,
+            self.SendOutput(
+                {
+                    "id": send.pk,
+                    "recipients": send.recipients.count(),
+                    "by_basis": plan.by_basis,
+                    "skipped_consent": plan.skipped_consent,
+                    "skipped_dnc": plan.skipped_dnc,
+                }
+            ).data,
             status=status.HTTP_202_ACCEPTED,
         )
