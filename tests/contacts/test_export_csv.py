@@ -152,3 +152,25 @@ def test_the_admin_data_subject_export_is_of_one_person_and_needs_the_log_permis
     page = viewer.get("/admin/contacts/contact/").content.decode()
     assert "export_personal_data" not in page
     assert "export_csv" in page
+
+
+def test_the_api_export_takes_a_saved_audience():
+    from audiences.models import Audience
+    from contacts.models import Contact
+    from tests.support.apiclients import api_client
+
+    Contact.objects.create(email="pro@example.com", fields={"plan": "pro"})
+    Contact.objects.create(email="free@example.com", fields={"plan": "free"})
+    audience = Audience.objects.create(
+        name="Pro", filters={"fields": [{"name": "plan", "op": "equals", "value": "pro"}]}
+    )
+    url = f"/api/v1/contacts/export.csv?audience={audience.pk}"
+    refused = api_client("contacts.view_contact").get(url, HTTP_ACCEPT="text/csv")
+    assert refused.status_code == 403
+    answer = api_client("contacts.view_contact", "audiences.view_audience").get(
+        url, HTTP_ACCEPT="text/csv"
+    )
+    assert answer.status_code == 200
+    body = b"".join(answer.streaming_content).decode()
+    assert "pro@example.com" in body
+    assert "free@example.com" not in body
