@@ -8,14 +8,23 @@ ifeq ($(strip $(SECRET_KEY)),)
 export SECRET_KEY_FILE ?= $(CURDIR)/var/secret_key
 endif
 
-.PHONY: run test install bench audit audit-check clean
+.PHONY: run test install install-server bench audit audit-check clean
 
+# What the server needs, and nothing else: `make run` on a fresh machine.
+install-server: $(BIN)/.installed-server
+
+$(BIN)/.installed-server: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+# The development tools too: `make test`, the audit, the benchmarks.
 install: $(BIN)/.installed
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $@
+	touch $@ $(BIN)/.installed-server
 
 var/secret_key:
 	mkdir -p var
@@ -23,7 +32,7 @@ var/secret_key:
 
 # The embedded default: SQLite, in-process pipeline, plain HTTP on loopback (so cookies
 # cannot be Secure-only here).
-run: install var/secret_key
+run: install-server var/secret_key
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py bootstrap
