@@ -19,10 +19,11 @@ from consent.cookies import apply
 from consent.gate import Decision, Surface, decide
 from consent.ip import masked_client_ip
 from consentry.ratelimit import event_limiter
+from consentry.scripts import script_response
 from dwc.models import SLOT_NAME_RE
 from dwc.services import Filled, slots_fill
 from tracker.services import site_allowed
-from tracker.views import DIST, _serve
+from tracker.views import DIST
 
 _SLOT_NAME = re.compile(SLOT_NAME_RE)
 MAX_SLOTS = 20
@@ -113,4 +114,4 @@ def batch(request: HttpRequest) -> HttpResponseBase:
 def script(request: HttpRequest) -> HttpResponse:
     """/mtc-dwc.js: the slot filler, which the tracking script loads only on a page with slots
     (clients/js/src/dwc-entry.ts); served like /mtc.js."""
-    return _serve(request, DIST / "dwc.min.js")
+    return script_response(request, DIST / "dwc.min.js")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -32,6 +30,7 @@ from consent.ip import masked_client_ip
 from consentry.csp import frame_ancestors_allow
 from consentry.ratelimit import rate_limit_hit
 from consentry.redirects import origins_read, redirect_target, url_read
+from consentry.scripts import script_response
 from focus.models import FocusEventKind, FocusItem
 from focus.services import focus_event_record
 from forms.mautic import MauticPost, mautic_post_read
@@ -155,23 +154,9 @@ def generate_js(request: HttpRequest) -> HttpResponseBase:
     return _quiet(request, response)
 
 
-@cache
-def _script(name: str) -> tuple[bytes, str]:
-    body = (SCRIPTS / name).read_bytes()
-    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
 def _script_response(request: HttpRequest, name: str) -> HttpResponse:
-    body, etag = _script(name)
-    if request.headers.get("If-None-Match") == etag:
-        response = HttpResponse(status=304)
-    else:
-        response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
-    response["ETag"] = etag
     # An hour fresh, then revalidated in the background: a new release reaches pages soon.
-    response["Cache-Control"] = "public, max-age=3600, stale-while-revalidate=86400"
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return script_response(request, SCRIPTS / name, fresh_s=3600, stale_s=86400)
 
 
 @require_safe

@@ -10,7 +10,8 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from tracker.views import DIST, _serve
+from consentry.scripts import script_response
+from tracker.views import DIST
 
 BRIDGES = frozenset(
     {
@@ -32,4 +33,4 @@ def bridge_script(request: HttpRequest, name: str) -> HttpResponse:
     """One banner's bridge; a banner without one is a 404 (the name never reaches the disk)."""
     if name not in BRIDGES:
         raise Http404("no bridge for this consent banner")
-    return _serve(request, DIST / "consent" / f"{name}.js")
+    return script_response(request, DIST / "consent" / f"{name}.js")

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import json
-from functools import cache
 from pathlib import Path
 
 from django.conf import settings
@@ -23,6 +21,7 @@ from consent.gate import Choice, Decision, Surface, decide, device_id_for
 from consent.ip import masked_client_ip
 from consent.services import choice_report
 from consentry.ratelimit import event_limiter
+from consentry.scripts import script_response
 from contacts.models import Contact
 from contacts.selectors import device_owner
 from tracker.inputs import (
@@ -53,35 +52,16 @@ _CONSENT_COMMANDS = {"grant": Choice.GRANTED, "revoke": Choice.REFUSED, "object"
 _CHOICE_NAMES = {Choice.GRANTED: "granted", Choice.REFUSED: "refused", Choice.OBJECTED: "objected"}
 
 
-@cache
-def _script(path: Path) -> tuple[bytes, str]:
-    body = path.read_bytes()
-    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
 @require_safe
 def script(request: HttpRequest) -> HttpResponse:
     """/mtc.js, and Mautic 7's /mautic-tracking.js: the runtime and the tracker."""
-    return _serve(request, SCRIPT)
+    return script_response(request, SCRIPT)
 
 
 @require_safe
 def essential_script(request: HttpRequest) -> HttpResponse:
     """/mautic-essential.js: the MauticJS runtime for before consent; it sends nothing."""
-    return _serve(request, ESSENTIAL_SCRIPT)
-
-
-def _serve(request: HttpRequest, path: Path) -> HttpResponse:
-    body, etag = _script(path)
-    if request.META.get("HTTP_IF_NONE_MATCH") == etag:
-        response = HttpResponse(status=304)
-    else:
-        response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
-    response["ETag"] = etag
-    # A day fresh, then revalidated in the background: a new release reaches pages within a day.
-    response["Cache-Control"] = "public, max-age=86400, stale-while-revalidate=604800"
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return script_response(request, ESSENTIAL_SCRIPT)
 
 
 def _cors(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:

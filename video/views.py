@@ -4,8 +4,6 @@ gate writes every cookie."""
 
 from __future__ import annotations
 
-import hashlib
-from functools import cache
 from pathlib import Path
 
 from django.conf import settings
@@ -18,6 +16,7 @@ from consent.cookies import apply
 from consent.gate import Surface, decide
 from consent.ip import masked_client_ip
 from consentry.ratelimit import event_limiter
+from consentry.scripts import script_response
 from tracker.inputs import BadInput, payload_read, query_read
 from tracker.minimise import page_parse
 from tracker.services import site_allowed
@@ -109,21 +108,7 @@ def gate(request: HttpRequest) -> HttpResponseBase:
     return response
 
 
-@cache
-def _script() -> tuple[bytes, str]:
-    body = SCRIPT.read_bytes()
-    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
 @require_safe
 def script(request: HttpRequest) -> HttpResponse:
     """The player script: a static file, the same for every page and every visitor."""
-    body, etag = _script()
-    if request.headers.get("If-None-Match") == etag:
-        response = HttpResponse(status=304)
-    else:
-        response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
-    response["ETag"] = etag
-    response["Cache-Control"] = "public, max-age=86400, stale-while-revalidate=604800"
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return script_response(request, SCRIPT)
