@@ -7,20 +7,15 @@ from __future__ import annotations
 import pytest
 
 from audit.rules import STATES, Mode, State
-from audit.run import run_audit
-from audit.targets import InProcessTarget
 from tests.audit.test_cookie_audit import broken_gate as broken_gate
+from tests.support.audit import surfaces_audit
 
 pytestmark = [pytest.mark.browser]
 
 
 def _audit(live_server, settings, tmp_path, *, modes, states):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return run_audit(
-        InProcessTarget(live_server.url, modes=modes),
-        states=states,
-        surfaces=["dwc"],
-        problems=[],
+    return surfaces_audit(
+        live_server, settings, tmp_path, surfaces=["dwc"], modes=modes, states=states
     )
 
 

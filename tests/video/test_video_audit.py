@@ -9,21 +9,16 @@ from __future__ import annotations
 import pytest
 
 from audit.rules import STATES, Mode, State
-from audit.run import run_audit
-from audit.targets import InProcessTarget
 from tests.audit.test_cookie_audit import broken_gate as broken_gate
+from tests.support.audit import surfaces_audit
 from video.models import VideoHit
 
 pytestmark = [pytest.mark.browser]
 
 
 def _audit(live_server, settings, tmp_path, *, modes, states):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return run_audit(
-        InProcessTarget(live_server.url, modes=modes),
-        states=states,
-        surfaces=["video"],
-        problems=[],
+    return surfaces_audit(
+        live_server, settings, tmp_path, surfaces=["video"], modes=modes, states=states
     )
 
 
