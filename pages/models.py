@@ -8,10 +8,14 @@ from pathlib import PurePath
 
 from django.core.validators import RegexValidator
 from django.db import models
+from django.urls import reverse
 
 from tracker.models import CountedEvent
 
-SLUG = RegexValidator(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", "lower-case letters, digits and dashes")
+SLUG = RegexValidator(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+    "Use lower-case letters, digits and single dashes only, e.g. autumn-offer.",
+)
 
 
 def asset_path(instance: Asset, filename: str) -> str:
@@ -45,19 +49,52 @@ class AssetDownload(CountedEvent):
 
 
 class LandingPage(models.Model):
-    title = models.CharField(max_length=200)
-    slug = models.CharField(max_length=100, unique=True, validators=[SLUG])
+    title = models.CharField(
+        max_length=200, help_text="The page's heading, and its title in the browser's tab."
+    )
+    slug = models.CharField(
+        max_length=100,
+        unique=True,
+        validators=[SLUG],
+        help_text="The page's address: /p/<slug>. Filled in from the title; changing it "
+        "later breaks the links already handed out.",
+        error_messages={"unique": "Another landing page already has this slug; choose another."},
+    )
     # HTML from the admin; sanitised whenever it is shown (no script, no handlers).
-    body = models.TextField(blank=True, default="")
-    published = models.BooleanField(default=False)
+    body = models.TextField(
+        blank=True,
+        default="",
+        help_text="The page's content in HTML. Headings, paragraphs, links, images, lists and "
+        "tables are kept; scripts, styles and event handlers are removed when it is shown.",
+    )
+    # Off until the operator chooses: a draft is never shown to visitors by accident.
+    published = models.BooleanField(
+        default=False,
+        help_text="Visitors can see the page only when this is ticked; until then they get "
+        "a 'page not found', and only signed-in staff can view it.",
+    )
     form = models.ForeignKey(
-        "forms.Form", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "forms.Form",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A form shown below the content (only while the form is published).",
     )
     focus = models.ForeignKey(
-        "focus.FocusItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "focus.FocusItem",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A focus item (bar, modal or notice) shown on the page (only while it is "
+        "published).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("landing", args=[self.slug])

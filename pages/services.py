@@ -11,12 +11,14 @@ import nh3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from consent.gate import Decision
 from contacts.models import Contact
 from emails.models import Recipient
-from pages.models import Asset, AssetDownload
+from pages.models import Asset, AssetDownload, LandingPage
 from tracker.enqueue import event_enqueue
 from tracker.services import counted_event
 from tracker.store import counted_rows_store
@@ -103,6 +105,11 @@ def page_body_clean(*, html: str) -> str:
     return nh3.clean(
         html, tags=_PAGE_TAGS, attributes=_PAGE_ATTRIBUTES, url_schemes={"http", "https", "mailto"}
     )
+
+
+def landing_pages_publish(*, pages: QuerySet[LandingPage], published: bool) -> int:
+    """Publish or unpublish the pages; returns how many changed."""
+    return pages.exclude(published=published).update(published=published, updated_at=timezone.now())
 
 
 def asset_download_record(
