@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +17,34 @@ from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# A host name, an IPv4 address, or an IPv6 address (its brackets already taken off).
+_HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?|[0-9a-f:.]*:[0-9a-f:.]*")
+
+
+def origin_normalise(value: str) -> str:
+    """An origin as a browser sends it in its Origin header: scheme://host[:port], lower case,
+    without the scheme's default port. Raises ValueError saying what is wrong."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{value!r} is not an origin like https://example.com") from None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or parts.username is not None:
+        raise ValueError(f"{value!r} is not an origin like https://example.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"{value!r} must be an origin, without a path")
+    host = parts.hostname.lower()
+    if not _HOST.fullmatch(host):
+        # Browsers send a host name in ASCII (an international one as punycode).
+        raise ValueError(f"{value!r} is not an origin like https://example.com")
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS[parts.scheme]:
+        return f"{parts.scheme}://{host}"
+    return f"{parts.scheme}://{host}:{port}"
 
 
 class Env:
@@ -91,12 +120,8 @@ class Env:
     def origins(self, name: str) -> list[str]:
         origins = []
         for item in self.csv(name):
-            parts = urlsplit(item)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ImproperlyConfigured(
-                    f"{name}: {item!r} is not an origin like https://example.com"
-                )
-            if parts.path not in ("", "/") or parts.query or parts.fragment:
-                raise ImproperlyConfigured(f"{name}: {item!r} must be an origin, without a path")
-            origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+            try:
+                origins.append(origin_normalise(item))
+            except ValueError as exc:
+                raise ImproperlyConfigured(f"{name}: {exc}") from None
         return origins
