@@ -4,8 +4,9 @@ a visitor sees and changes the choice recorded for their browser."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -71,8 +72,6 @@ def same_origin(request: HttpRequest) -> bool:
 @require_http_methods(["GET", "HEAD", "POST"])
 def choices(request: HttpRequest) -> HttpResponseBase:
     """Granting and withdrawing are one button each, on the same page (GDPR Art. 7(3))."""
-    decision = decide(request, surface=Surface.CHOICES)
-    current = decision.choice
     status, chosen = 200, None
     if request.method == "POST":
         chosen = _CHOICES.get(request.POST.get("choice", ""))
@@ -80,19 +79,8 @@ def choices(request: HttpRequest) -> HttpResponseBase:
             status, chosen = 403, None
         elif chosen is None:
             status = 400
-        else:
-            current = chosen
-    page = render(
-        request,
-        "privacy/choices.html",
-        {
-            "current": _NAMES[current] if current else None,
-            "changed": chosen is not None,
-            "status": status,
-            "gpc": request.headers.get("Sec-GPC") == "1",
-        },
-        status=status,
-    )
+    page = HttpResponse(status=status)
+    browser = None
     if chosen is not None:
         # A browser already tied to a contact records the choice as theirs, as the script
         # does: their proof of consent, and reached by their erasure.
@@ -104,6 +92,20 @@ def choices(request: HttpRequest) -> HttpResponseBase:
             source="choices",
             contact=device_owner(public_id=device.device_id if device else None),
         )
-        decision = decide(request, surface=Surface.CHOICES, browser=browser)
+    # The page says what the gate reads now, after any choice made in this request.
+    decision = decide(request, surface=Surface.CHOICES, browser=browser)
+    page.content = render_to_string(
+        "privacy/choices.html",
+        {
+            "current": _NAMES[decision.choice] if decision.choice else None,
+            "reason": decision.reason.value,
+            "changed": chosen is not None,
+            "status": status,
+            "controller": settings.CONTROLLER_NAME,
+            "controller_contact": settings.CONTROLLER_CONTACT,
+            "policy_url": settings.PRIVACY_POLICY_URL,
+        },
+        request,
+    )
     apply(page, decision)
     return page

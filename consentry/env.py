@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -125,3 +126,31 @@ class Env:
             except ValueError as exc:
                 raise ImproperlyConfigured(f"{name}: {exc}") from None
         return origins
+
+    def url(self, name: str) -> str:
+        """A web address a visitor may be sent to (http or https, with a host); "" if unset."""
+        value = self._raw(name)
+        if value is None:
+            return ""
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or not value.isprintable()
+            or " " in value
+        ):
+            raise ImproperlyConfigured(
+                f"{name}={value!r} is not a web address like https://example.com/privacy"
+            )
+        return value
+
+    def email(self, name: str) -> str:
+        """An email address; "" if unset."""
+        value = self._raw(name)
+        if value is None:
+            return ""
+        try:
+            validate_email(value)
+        except ValidationError:
+            raise ImproperlyConfigured(f"{name}={value!r} is not an email address") from None
+        return value

@@ -132,6 +132,14 @@ IP_MASK_V6_BITS = env.number("IP_MASK_V6_BITS", 80, minimum=8, maximum=128)
 # The version of the privacy notice that a consent given now refers to.
 CONSENT_NOTICE_VERSION = env.text("CONSENT_NOTICE_VERSION") or "1"
 
+# Who decides what is done with the visitors' data (GDPR Art. 13(1)(a)), named on the privacy
+# choices page with a contact address; unset, the page says the operator has not named one.
+CONTROLLER_NAME = env.text("CONTROLLER_NAME") or ""
+CONTROLLER_CONTACT = env.email("CONTROLLER_CONTACT")
+
+# The operator's privacy policy, linked from the privacy choices page (an http(s) address).
+PRIVACY_POLICY_URL = env.url("PRIVACY_POLICY_URL")
+
 # Origins allowed to embed the tracking script and forms (CORS), e.g. https://example.com.
 TRACKED_SITES = env.origins("TRACKED_SITES")
 

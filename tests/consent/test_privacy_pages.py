@@ -116,3 +116,94 @@ def test_a_choice_made_by_a_browser_tied_to_a_contact_is_recorded_as_theirs_and_
 
     contact_erase(contact=contact)
     assert not ConsentRecord.objects.filter(source="choices").exists()
+
+
+@pytest.mark.parametrize(
+    ("held", "shown"),
+    [
+        ("g", "You allowed tracking"),
+        ("r", "You refused tracking"),
+        ("o", "You objected"),
+        (None, "You have not chosen"),
+    ],
+)
+def test_the_choices_page_shows_the_choice_the_browser_holds_and_sets_no_cookie(
+    client, held, shown
+):
+    from tests.support.browsers import consent_cookie
+
+    if held:
+        client.cookies[registry.CONSENT.name] = consent_cookie(held)
+        client.cookies[registry.DEVICE.name] = device_cookie()
+    page = client.get("/privacy/choices")
+    current = page.content.decode().split('id="current">')[1].split("</p>")[0]
+    assert shown in current
+    assert live(page) == {}
+
+
+@pytest.mark.parametrize(
+    ("header", "honoured", "said"),
+    [("Sec-GPC", "HONOR_GPC", "Global Privacy Control"), ("DNT", "HONOR_DNT", "Do Not Track")],
+)
+def test_a_browser_signal_is_said_to_be_in_force_only_while_honoured_and_no_choice_is_made(
+    client, settings, header, honoured, said
+):
+    setattr(settings, honoured, True)
+    page = client.get("/privacy/choices", headers={header: "1"})
+    assert f"Your browser sends {said}" in page.content.decode()
+
+    setattr(settings, honoured, False)
+    assert said not in client.get("/privacy/choices", headers={header: "1"}).content.decode()
+
+    # The visitor's own choice outranks the signal (the gate's order): it is no longer in force.
+    setattr(settings, honoured, True)
+    granted = _choose(client, "grant", **{header: "1"})
+    assert b"You allowed tracking" in granted.content
+    assert said not in granted.content.decode()
+    assert said not in client.get("/privacy/choices", headers={header: "1"}).content.decode()
+
+
+def test_the_choices_page_names_the_controller_and_links_the_privacy_policy(client, settings):
+    settings.CONTROLLER_NAME = "Shop & <Sons>"
+    settings.CONTROLLER_CONTACT = "privacy@shop.example"
+    settings.PRIVACY_POLICY_URL = "https://shop.example/privacy?lang=en&v=2"
+    body = client.get("/privacy/choices").content.decode()
+    assert "Shop &amp; &lt;Sons&gt; decides" in body  # escaped, as all the operator's text
+    assert 'href="mailto:privacy@shop.example"' in body
+    assert 'href="https://shop.example/privacy?lang=en&amp;v=2"' in body
+
+
+def test_without_a_controller_or_policy_the_choices_page_says_none_is_named(client, settings):
+    settings.CONTROLLER_NAME = settings.CONTROLLER_CONTACT = settings.PRIVACY_POLICY_URL = ""
+    body = client.get("/privacy/choices").content.decode()
+    assert "has not named who is responsible" in body
+    assert "has not linked a privacy policy" in body
+    assert "mailto:" not in body
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PRIVACY_POLICY_URL", "shop.example/privacy"),
+        ("PRIVACY_POLICY_URL", "javascript:alert(1)"),
+        ("PRIVACY_POLICY_URL", "https://shop.example/a policy"),
+        ("CONTROLLER_CONTACT", "privacy at shop.example"),
+    ],
+)
+def test_a_bad_controller_contact_or_policy_address_stops_start_up(name, value):
+    from tests.consentry.test_settings import _start
+
+    result = _start(**{name: value})
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {name}=" in result.stderr
+
+
+def test_good_controller_settings_start():
+    from tests.consentry.test_settings import _start
+
+    result = _start(
+        CONTROLLER_NAME="Shop Ltd",
+        CONTROLLER_CONTACT="privacy@shop.example",
+        PRIVACY_POLICY_URL="https://shop.example/privacy",
+    )
+    assert result.returncode == 0, result.stderr
