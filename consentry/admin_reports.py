@@ -1,104 +1,209 @@
-"""The admin's reports page: the figures of every registered kind over a range."""
+"""The admin's reports page: the series, dimension tables and consent rate of a range, read
+through tracker/reports.py as the stats API reads them (docs/metrics.md), each table also as a
+CSV download."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
+from django.utils.http import urlencode
 
 from api.permissions import rollups_refresh_allowed
-from consentry.charts import bars, share
-from tracker.models import DailyStat
-from tracker.reports import consent_rate, stats_daily
+from consentry.charts import bars, bucket_size, buckets, share
+from forms.exports import cell_safe
+from tracker.reports import (
+    DEFAULT_PRESET,
+    DIMENSION_MEASURES,
+    PRESETS,
+    RangeRefused,
+    consent_rate,
+    dimension_rows,
+    report_range,
+    series_totals,
+    stats_daily,
+    today_utc,
+)
 from tracker.rollups import rollup_recent
 
+# Series reports: title, the figures drawn, their legend, and whether they are disjoint parts
+# of one whole (only then are they stacked).
+SERIES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], bool]] = {
+    "page": (
+        "Hits",
+        ("anonymous_hits", "identified_hits", "machine_hits"),
+        ("anonymous", "identified", "machines"),
+        True,
+    ),
+    "email": (
+        "Email",
+        ("sent", "human_opens", "machine_opens", "clicks"),
+        ("sent", "human opens", "machine opens", "clicks"),
+        False,
+    ),
+    "form": ("Form submissions", ("submissions",), ("submissions",), False),
+    "focus": ("Focus items", ("views", "conversions"), ("views", "conversions"), False),
+}
+DIMENSIONS: dict[str, str] = {
+    "path": "Top pages",
+    "referrer": "Referrers",
+    "utm_source": "UTM source",
+    "utm_medium": "UTM medium",
+    "utm_campaign": "UTM campaign",
+    "device": "Devices",
+    "browser": "Browsers",
+}
+CONSENT_FIGURES = (
+    "browsers",
+    "granted",
+    "refused",
+    "objected",
+    "rate",
+    "anonymous_visitors",
+    "identified_visitors",
+    "visitors",
+)
+SHOWN_ROWS = 10
+EXPORTED_ROWS = 1000
 
-def _range(request: HttpRequest) -> tuple[dt.date, dt.date]:
-    today = dt.datetime.now(tz=dt.UTC).date()
+
+def _date(request: HttpRequest, name: str) -> dt.date | None:
+    value = request.GET.get(name, "").strip()
+    if not value:
+        return None
     try:
-        end = dt.date.fromisoformat(request.GET.get("end", "")) if request.GET.get("end") else today
-        start = (
-            dt.date.fromisoformat(request.GET.get("start", ""))
-            if request.GET.get("start")
-            else end - dt.timedelta(days=29)
-        )
+        return dt.date.fromisoformat(value)
     except ValueError:
-        end, start = today, today - dt.timedelta(days=29)
-    if start > end or (end - start).days > 366:
-        start = end - dt.timedelta(days=29)
-    return start, end
+        raise RangeRefused(f"{name} {value[:40]!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _top(dimension: str, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
-    rows = (
-        DailyStat.objects.filter(
-            day__gte=start,
-            day__lte=end,
-            dimension=dimension,
-            audience__in=["anonymous", "identified"],
+def _range(request: HttpRequest) -> tuple[dt.date, dt.date, str, str]:
+    """The range asked for, or the default one with the reason the asked one was refused."""
+    preset = request.GET.get("preset", "")[:40]
+    try:
+        start, end = report_range(
+            start=_date(request, "start"), end=_date(request, "end"), preset=preset
         )
-        .exclude(key="")
-        .values("key")
-        .annotate(hits=Sum("hits"), visitors=Sum("visitors"))
-        .order_by("-hits")[:10]
-    )
-    return list(rows)
+    except RangeRefused as refused:
+        start, end = report_range(preset=DEFAULT_PRESET)
+        return start, end, "", str(refused)
+    return start, end, preset, ""
+
+
+def _csv(name: str, start: dt.date, end: dt.date, header: Sequence[str], rows: Any) -> HttpResponse:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([cell_safe(value) if isinstance(value, str) else value for value in row])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="consentry-{name}-{start}-{end}.csv"'
+    return response
+
+
+def _export(table: str, start: dt.date, end: dt.date) -> HttpResponse:
+    if table in SERIES:
+        days = stats_daily(kind=table, start=start, end=end)
+        measures = [k for k in days[0] if k != "day"]
+        return _csv(
+            table,
+            start,
+            end,
+            ["day", *measures],
+            ([row["day"].isoformat(), *(row[m] for m in measures)] for row in days),
+        )
+    if table in DIMENSIONS:
+        rows = dimension_rows(kind=table, start=start, end=end, limit=EXPORTED_ROWS)
+        return _csv(
+            table,
+            start,
+            end,
+            [table, *DIMENSION_MEASURES],
+            ([row["key"], *(row[m] for m in DIMENSION_MEASURES)] for row in rows),
+        )
+    if table == "consent":
+        consent = consent_rate(start=start, end=end)
+        return _csv(table, start, end, CONSENT_FIGURES, [[consent[k] for k in CONSENT_FIGURES]])
+    return HttpResponseBadRequest("unknown table", content_type="text/plain")
 
 
 def reports(request: HttpRequest, *, site: admin.AdminSite) -> HttpResponse:
-    """The admin's reports page."""
-    start, end = _range(request)
-    recent = end >= dt.datetime.now(tz=dt.UTC).date() - dt.timedelta(days=1)
-    if recent and rollups_refresh_allowed(user=request.user):
+    """The admin's reports page, or one of its tables as CSV (`?export=<table>`)."""
+    start, end, preset, refused = _range(request)
+    if end >= today_utc() - dt.timedelta(days=1) and rollups_refresh_allowed(user=request.user):
         rollup_recent()
-    pages = stats_daily(kind="page", start=start, end=end)
-    emails = stats_daily(kind="email", start=start, end=end)
-    forms = stats_daily(kind="form", start=start, end=end)
-    focus = stats_daily(kind="focus", start=start, end=end)
+    if "export" in request.GET:
+        if refused:
+            return HttpResponseBadRequest(refused, content_type="text/plain")
+        return _export(request.GET["export"], start, end)
+    size = bucket_size(start, end)
+    span = {"start": start.isoformat(), "end": end.isoformat()}
+    series = []
+    totals: dict[str, dict[str, int]] = {}
+    for kind, (title, keys, labels, stacked) in SERIES.items():
+        days = stats_daily(kind=kind, start=start, end=end)
+        totals[kind] = series_totals(days)
+        series.append(
+            {
+                "kind": kind,
+                "title": f"{title} per {size}",
+                "chart": bars(
+                    buckets(days, size=size),
+                    keys,
+                    labels=labels,
+                    title=f"{title} per {size}",
+                    stacked=stacked,
+                ),
+                "totals": [(k.replace("_", " "), k, v) for k, v in totals[kind].items()],
+                "csv": "?" + urlencode({**span, "export": kind}),
+            }
+        )
+    tables = [
+        {
+            "dimension": dimension,
+            "title": title,
+            "rows": dimension_rows(kind=dimension, start=start, end=end, limit=SHOWN_ROWS),
+            "csv": "?" + urlencode({**span, "export": dimension}),
+        }
+        for dimension, title in DIMENSIONS.items()
+    ]
     consent = consent_rate(start=start, end=end)
-    totals = {
-        "hits": sum(r.get("anonymous_hits", 0) + r.get("identified_hits", 0) for r in pages),
-        "sent": sum(r.get("sent", 0) for r in emails),
-        "submissions": sum(r.get("submissions", 0) for r in forms),
-        "focus_views": sum(r.get("views", 0) for r in focus),
-    }
     context = {
         **site.each_context(request),
         "title": "Reports",
         "start": start,
         "end": end,
-        "totals": totals,
+        "preset": preset,
+        "presets": [
+            (name, label, "?" + urlencode({"preset": name})) for name, label in PRESETS.items()
+        ],
+        "refused": refused,
+        "size": size,
+        "totals": {
+            "hits": totals["page"]["anonymous_hits"] + totals["page"]["identified_hits"],
+            "sent": totals["email"]["sent"],
+            "submissions": totals["form"]["submissions"],
+            "focus_views": totals["focus"]["views"],
+        },
+        "series": series,
+        "tables": tables,
         "consent": consent,
-        "hits_chart": bars(
-            pages,
-            ["anonymous_hits", "identified_hits", "machine_hits"],
-            labels=["anonymous", "identified", "machines"],
-            title="Hits per day",
-        ),
+        "consent_percent": None if consent["rate"] is None else f"{consent['rate'] * 100:.1f}",
+        "consent_csv": "?" + urlencode({**span, "export": "consent"}),
         "consent_chart": share(
             {
                 "granted": consent["granted"],
                 "refused": consent["refused"],
                 "objected": consent["objected"],
-                "no choice": consent["no_choice"],
             },
-            title="Consent choices",
-            # granted, refused, objected, and no choice in a neutral grey
-            colours=("#10b981", "#f59e0b", "#ef4444", "#9ca3af"),
+            title="The browsers that made a choice, by their latest choice",
+            colours=("#10b981", "#f59e0b", "#ef4444"),
         ),
-        "email_chart": bars(
-            emails,
-            ["sent", "human_opens", "machine_opens", "clicks"],
-            labels=["sent", "human opens", "machine opens", "clicks"],
-            title="Email per day",
-        ),
-        "form_chart": bars(forms, ["submissions"], title="Form submissions per day"),
-        "focus_chart": bars(focus, ["views", "conversions"], title="Focus items per day"),
-        "top_pages": _top("path", start, end),
-        "top_referrers": _top("referrer", start, end),
     }
     return TemplateResponse(request, "admin/reports.html", context)

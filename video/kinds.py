@@ -41,7 +41,14 @@ def register() -> None:
             export_as="video_hits",
             store=videos_store,
             fields={"u": _url, "sec": _seconds, "dur": Optional(_seconds)},
-            series=(Series(report="video", counts={}, daily=video_stats_daily),),
+            series=(
+                Series(
+                    report="video",
+                    counts={},
+                    daily=video_stats_daily,
+                    measures=("plays", "seconds_watched", "identified_plays"),
+                ),
+            ),
             device="device",
             # Plays stay in the video's counts, attributed to no one.
             erase_detach=("contact", "device"),
