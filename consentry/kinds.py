@@ -84,6 +84,8 @@ class Series:
     # A report computed another way (page hits read their rollups): (start, end, object id,
     # site) -> day -> figures. Takes the place of counts.
     daily: Callable[..., dict[dt.date, dict[str, int]]] | None = None
+    # The figures `daily` gives, so that a day without data reads 0 for each of them.
+    measures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ def _timeline(hit: Any) -> tuple[str, dict[str, Any]]:
 
 def register() -> None:
     from tracker.models import PageHit
-    from tracker.reports import pages_daily
+    from tracker.reports import PAGE_MEASURES, pages_daily
     from tracker.store import pages_store
 
     kind_register(
@@ -25,7 +25,7 @@ def register() -> None:
             export_as="page_hits",
             store=pages_store,
             fields={"site": str, "path": str},
-            series=(Series(report="page", counts={}, daily=pages_daily),),
+            series=(Series(report="page", counts={}, daily=pages_daily, measures=PAGE_MEASURES),),
             device="device",
             timeline=_timeline,
         )
