@@ -19,16 +19,21 @@ def _read(path: Path) -> tuple[bytes, str]:
 
 
 def script_response(
-    request: HttpRequest, path: Path, *, fresh_s: int = 86400, stale_s: int = 604800
+    request: HttpRequest,
+    path: Path,
+    *,
+    fresh_s: int = 86400,
+    stale_s: int = 604800,
+    content_type: str = "text/javascript; charset=utf-8",
 ) -> HttpResponse:
-    """The script at `path`, or 304 when the browser holds it already. Fresh for `fresh_s`,
-    then revalidated in the background for `stale_s`: a new release reaches pages within
-    `fresh_s`."""
+    """The script (or other static file) at `path`, or 304 when the browser holds it already.
+    Fresh for `fresh_s`, then revalidated in the background for `stale_s`: a new release
+    reaches pages within `fresh_s`."""
     body, etag = _read(path)
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
     else:
-        response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+        response = HttpResponse(body, content_type=content_type)
     response["ETag"] = etag
     response["Cache-Control"] = f"public, max-age={fresh_s}, stale-while-revalidate={stale_s}"
     response["Access-Control-Allow-Origin"] = "*"

@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("video.urls")),
     path("", include("consent.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("demo/", views.demo, name="demo"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),

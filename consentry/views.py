@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -8,6 +10,9 @@ from django.views.decorators.http import require_safe
 from consent.cookies import apply
 from consent.gate import Surface, decide
 from consentry.health import health_check
+from consentry.scripts import script_response
+
+FAVICON = Path(__file__).resolve().parent / "static" / "consentry" / "favicon.svg"
 
 
 @never_cache
@@ -23,3 +28,10 @@ def demo(request: HttpRequest) -> HttpResponse:
     response = render(request, "demo.html")
     apply(response, decide(request, surface=Surface.LANDING))
     return response
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for on every origin: the admin's icon (an SVG, which
+    browsers take at this path too) rather than a 404 in every log."""
+    return script_response(request, FAVICON, content_type="image/svg+xml")

@@ -48,6 +48,7 @@ SAMPLES: dict[str, list[str]] = {
     "privacy-cookies-json": ["/privacy/cookies.json"],
     "privacy-choices": ["/privacy/choices"],
     "healthz": ["/healthz"],
+    "favicon": ["/favicon.ico"],
     "demo": ["/demo/"],
 }
 
