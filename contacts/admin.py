@@ -6,14 +6,25 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from consent.models import ConsentRecord
+from contacts.admin_forms import NEW_NAME, NEW_VALUE, PREFIX, contact_form_for
 from contacts.admin_transfer import ContactTransferAdmin
 from contacts.models import Contact, DataSubjectRequest, DoNotContact
 from contacts.rights import contact_erase
-from contacts.selectors import contact_activity, contact_list
+from contacts.selectors import (
+    contact_activity,
+    contact_custom_fields,
+    contact_erasure_preview,
+    contact_list,
+)
 from emails.sendpage import send_flow
+
+# The confirmation itemises this many contacts (counting costs a few queries each); the
+# others are counted, not itemised.
+ERASE_PREVIEW_MAX = 100
 
 
 class DoNotContactInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -54,12 +65,33 @@ class ContactAdmin(ContactTransferAdmin):
     list_display = ["email", "first_name", "last_name", "dnc", "tracking", "updated_at"]
     search_fields = ["email", "first_name", "last_name"]
     readonly_fields = ["created_at", "updated_at", "timeline"]
-    fields = ["email", "first_name", "last_name", "fields", "created_at", "updated_at", "timeline"]
     inlines = [DoNotContactInline, ConsentInline]
     actions = ["send_email", "export_csv", "export_personal_data", "erase"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
         return contact_list()
+
+    def get_form(
+        self, request: HttpRequest, obj: Contact | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        custom = contact_custom_fields(contact=obj)
+        kwargs["form"] = contact_form_for(custom, obj.fields if obj is not None else {})
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Contact | None = None) -> Any:
+        custom = [PREFIX + field.alias for field in contact_custom_fields(contact=obj)]
+        return [
+            (None, {"fields": ["email", "first_name", "last_name"]}),
+            (
+                "Custom fields",
+                {
+                    "fields": [*custom, NEW_NAME, NEW_VALUE],
+                    "description": "The fields forms map to a contact field, and any other "
+                    "the contact holds from an import or the API.",
+                },
+            ),
+            ("Activity", {"fields": ["created_at", "updated_at", "timeline"]}),
+        ]
 
     @admin.display(boolean=True, description="do not contact")
     def dnc(self, obj: Contact) -> bool:
@@ -102,9 +134,34 @@ class ContactAdmin(ContactTransferAdmin):
             contact_erase(contact=contact, requested_by=request.user.get_username())
 
     @admin.action(description="Erase the selected contacts (GDPR Art. 17)", permissions=["delete"])
-    def erase(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
-        self.delete_queryset(request, queryset)
-        messages.success(request, "Erased, with a tombstone left in the consent log.")
+    def erase(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse | None:
+        """First a page that names what will go, then, once confirmed, the erasure: it cannot
+        be undone."""
+        if request.POST.get("confirm") == "yes":
+            count = len(queryset)
+            self.delete_queryset(request, queryset)
+            messages.success(
+                request,
+                f"Erased {count} contact{'s' if count != 1 else ''}, with a tombstone left in "
+                "the consent log.",
+            )
+            return None
+        contacts = list(queryset.order_by("email", "pk"))
+        shown = contacts[:ERASE_PREVIEW_MAX]
+        return TemplateResponse(
+            request,
+            "admin/contacts/contact/erase_confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Erase contacts",
+                "opts": self.model._meta,
+                "previews": contact_erasure_preview(contacts=shown),
+                "count": len(contacts),
+                "unlisted": len(contacts) - len(shown),
+                "ids": [contact.pk for contact in contacts],
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            },
+        )
 
     def has_send_permission(self, request: HttpRequest) -> bool:
         """Sending is the API's send operation, with the emails it offers in sight."""

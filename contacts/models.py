@@ -3,13 +3,36 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 
+# Shown wherever a second contact would take an address already held, whatever its case.
+DUPLICATE_EMAIL = "A contact with this email already exists."
+
 
 class Contact(models.Model):
-    email = models.EmailField(max_length=254, blank=True, default="")
-    first_name = models.CharField(max_length=150, blank=True, default="")
-    last_name = models.CharField(max_length=150, blank=True, default="")
+    email = models.EmailField(
+        max_length=254,
+        blank=True,
+        default="",
+        help_text="One contact per address, whatever its case. Blank for a contact known only "
+        "by a device.",
+    )
+    first_name = models.CharField(
+        max_length=150,
+        blank=True,
+        default="",
+        help_text="Shown in emails where {contactfield=firstname} is written.",
+    )
+    last_name = models.CharField(
+        max_length=150,
+        blank=True,
+        default="",
+        help_text="Shown in emails where {contactfield=lastname} is written.",
+    )
     # Custom fields mapped from forms and the API: a flat map of alias -> value.
-    fields = models.JSONField(default=dict, blank=True)
+    fields = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Custom fields: what forms map to a contact field, imports and the API set.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -19,6 +42,8 @@ class Contact(models.Model):
                 Lower("email"),
                 name="contact_email_ci_unique",
                 condition=~models.Q(email=""),
+                violation_error_code="unique",
+                violation_error_message=DUPLICATE_EMAIL,
             )
         ]
         indexes = [models.Index(fields=["updated_at"])]
@@ -70,7 +95,13 @@ class DoNotContact(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["contact", "channel"], name="dnc_one_per_channel")
+            models.UniqueConstraint(
+                fields=["contact", "channel"],
+                name="dnc_one_per_channel",
+                violation_error_message=(
+                    "The contact is already on Do-Not-Contact for this channel."
+                ),
+            )
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -114,3 +116,88 @@ def contact_activity(*, contact: Contact, limit: int = 500) -> list[dict[str, An
         add("consent", rec.created_at, purpose=rec.purpose, action=rec.action, source=rec.source)
     items.sort(key=lambda item: item["at"], reverse=True)
     return items[:limit]
+
+
+# A contact's own columns: a form field mapped to one of these is not a custom field.
+CORE_FIELDS = ("email", "first_name", "last_name")
+
+
+@dataclass(frozen=True)
+class CustomField:
+    """A custom field as the contact editor shows it: `type` is a form field's type."""
+
+    alias: str
+    label: str
+    type: str = "text"
+    choices: tuple[str, ...] = ()
+
+
+def contact_custom_fields(*, contact: Contact | None = None) -> list[CustomField]:
+    """The custom fields to edit on a contact. There is no separate definition to keep in
+    step: a custom field exists because a form maps a field to it (labelled and typed as the
+    first such form field), or because the contact holds a value under it (from an import or
+    the API), shown by its name as text."""
+    from forms.models import CONSENT_TYPES, Field
+
+    mapped = (
+        Field.objects.exclude(contact_field__in=("", *CORE_FIELDS))
+        .exclude(type__in=CONSENT_TYPES)
+        .order_by("form_id", "order", "id")
+    )
+    defined: dict[str, CustomField] = {}
+    for field in mapped:
+        defined.setdefault(
+            field.contact_field,
+            CustomField(
+                alias=field.contact_field,
+                label=field.label,
+                type=field.type,
+                choices=tuple(field.choices()),
+            ),
+        )
+    for alias in sorted((contact.fields or {}) if contact is not None else {}):
+        defined.setdefault(alias, CustomField(alias=alias, label=alias.replace("_", " ")))
+    return list(defined.values())
+
+
+@dataclass(frozen=True)
+class ErasureLine:
+    """What erasing a contact does to one kind of record: `kept` rows stay in the counts,
+    attributed to no one; the others are deleted."""
+
+    label: str
+    count: int
+    kept: bool = False
+
+
+@dataclass(frozen=True)
+class ErasurePreview:
+    contact: Contact
+    lines: list[ErasureLine]
+
+
+def contact_erasure_preview(*, contacts: Iterable[Contact]) -> list[ErasurePreview]:
+    """What contact_erase would remove for each contact, counted the way it finds them: its
+    devices, Do-Not-Contact entries and consent records, and the rows of every counted kind."""
+    from contacts.rights import _consent_records
+
+    previews = []
+    for contact in contacts:
+        lines = [
+            ErasureLine("devices", contact.devices.count()),
+            ErasureLine("Do-Not-Contact entries", contact.dnc_entries.count()),
+            ErasureLine("consent records", _consent_records(contact=contact).count()),
+        ]
+        for kind in kinds():
+            owned = Q(**{kind.owner: contact})
+            if kind.device:
+                owned |= Q(**{f"{kind.device}__contact": contact})
+            lines.append(
+                ErasureLine(
+                    str(kind.model._meta.verbose_name_plural),
+                    kind.model._default_manager.filter(owned).count(),
+                    kept=kind.erase_detach is not None,
+                )
+            )
+        previews.append(ErasurePreview(contact=contact, lines=lines))
+    return previews

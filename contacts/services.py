@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from consent.gate import device_new_id
 from consentry.kinds import kinds
-from contacts.models import Channel, Contact, Device, DncReason, DoNotContact
+from contacts.models import DUPLICATE_EMAIL, Channel, Contact, Device, DncReason, DoNotContact
 from contacts.selectors import contact_get_by_email
 
 _CONTACT_FIELDS = ("first_name", "last_name")
@@ -51,7 +51,7 @@ def contact_update(
     """
     if email is not None and email.lower() != contact.email.lower():
         if contact_get_by_email(email=email) is not None:
-            raise ValidationError({"email": ["Another contact has this email."]})
+            raise ValidationError({"email": [DUPLICATE_EMAIL]})
         contact.email = email
         contact.save(update_fields=["email", "updated_at"])
     return contact_upsert(email=contact.email, fields=fields, **names)

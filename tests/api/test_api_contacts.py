@@ -59,7 +59,7 @@ def test_an_update_may_change_the_email_but_never_to_another_contacts(admin_api)
         f"{BASE}{ada.pk}/", {"email": "BOB@example.com", "first_name": "Eve"}, format="json"
     )
     assert taken.status_code == 400
-    assert taken.json()["fields"] == {"email": ["Another contact has this email."]}
+    assert taken.json()["fields"] == {"email": ["A contact with this email already exists."]}
     ada.refresh_from_db()
     assert (ada.email, ada.first_name) == ("ada@lovelace.org", "Ada")
 
