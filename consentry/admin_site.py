@@ -1,6 +1,9 @@
-"""The admin site, with a reports dashboard and a page of the effective privacy settings."""
+"""The admin site: a home that is a dashboard (consentry/dashboard.py), the reports, a page of
+the effective privacy settings, and the apps with authentication and API tokens last."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
@@ -8,14 +11,46 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from api.permissions import rollups_refresh_allowed
 from consent import registry
-from consentry import admin_reports
+from consentry import admin_reports, dashboard
+from tracker.reports import today_utc
+from tracker.rollups import rollup_recent
+
+# Set up once and rarely opened again: after the apps an operator works in every day.
+LAST_APPS = ("auth", "authtoken")
 
 
 class ConsentryAdminSite(admin.AdminSite):
     site_header = "Consentry"
     site_title = "Consentry"
     index_title = "Tracking, consent and contacts"
+
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        context: dict[str, Any] = super().each_context(request)
+        context["site_url"] = dashboard.site_url_read()
+        return context
+
+    def get_app_list(
+        self, request: HttpRequest, app_label: str | None = None
+    ) -> list[dict[str, Any]]:
+        apps: list[dict[str, Any]] = super().get_app_list(request, app_label)
+        # A stable sort: the others keep Django's alphabetical order.
+        return sorted(
+            apps,
+            key=lambda app: (
+                LAST_APPS.index(app["app_label"]) if app["app_label"] in LAST_APPS else -1
+            ),
+        )
+
+    def index(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
+        # As the reports page does: today's page figures include the hits of the last minutes.
+        if rollups_refresh_allowed(user=request.user):
+            rollup_recent()
+        home = dashboard.home_read(user=request.user, today=today_utc())
+        return super().index(request, {**(extra_context or {}), "home": home})
 
     def get_urls(self) -> list[URLPattern]:  # type: ignore[override]
         extra = [

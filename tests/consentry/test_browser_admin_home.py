@@ -1,0 +1,96 @@
+"""The admin home in a real Chromium: the operator logs in and reads the dashboard on a laptop
+and on a phone, the figures in view and nothing wider than the screen; the health panel says
+what /healthz says when an event could not be stored."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from playwright.sync_api import Browser, expect
+
+from tests.consentry.test_browser_admin import PASSWORD, USERNAME, Operator, using
+from tests.support.browser import HostSite
+from tests.support.browser import chromium as chromium
+from tests.support.browser import site as site
+from tests.support.forming import form_make
+from tests.support.tracking import CHROME
+from tracker.enqueue import event_enqueue
+from tracker.models import DeadLetter
+
+pytestmark = [pytest.mark.browser]
+
+WIDTHS = {"laptop": 1366, "phone": 390}
+SCREENSHOTS = Path("/tmp")
+
+
+@pytest.fixture
+def operator(chromium: Browser, site: HostSite) -> Iterator[Operator]:
+    User.objects.create_superuser(USERNAME, "operator@example.com", PASSWORD)
+    with using(Operator.start(chromium, tracker=site.tracker)) as person:
+        yield person
+
+
+def overflow(operator: Operator) -> int:
+    """How many pixels the page is wider than the window (0: it fits)."""
+    width: int = operator.page.evaluate(
+        "() => document.documentElement.scrollWidth - window.innerWidth"
+    )
+    return width
+
+
+def test_the_home_shows_the_days_figures_and_a_dead_letter_at_laptop_and_phone_widths(
+    operator, tmp_path
+):
+    form = form_make()
+    answer = Client().post(
+        f"/form/submit?formId={form.pk}",
+        {"email": "ada@example.com"},
+        headers={"Accept": "application/json", "User-Agent": CHROME},
+    )
+    assert answer.status_code == 200
+    # An event the database refuses: the write-through keeps it as a dead letter.
+    event = {"id": str(uuid.uuid4()), "ts": "soon", "site": operator.tracker, "path": "/"}
+    assert event_enqueue(event) == "database"
+    assert DeadLetter.objects.count() == 1
+
+    operator.log_in()
+    page = operator.page
+    for name, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": 900})
+        page.reload()
+        figures = page.locator("#figures")
+        expect(figures.locator("h2")).to_have_text("At a glance")
+        submissions = figures.locator('tr[data-figure="form.submissions"]')
+        expect(submissions.locator("td.today")).to_have_text("1")
+        expect(submissions.locator("td.week")).to_have_text("1")
+        expect(figures.locator('tr[data-figure="focus.views"] td.today')).to_have_text("0")
+        expect(figures.locator('tr[data-figure="consent.rate"] td.today')).to_have_text("—")
+        for cell in (submissions.locator("td.today"), submissions.locator("td.week")):
+            expect(cell).to_be_visible()
+            box = cell.bounding_box()
+            assert box is not None
+            assert box["x"] >= 0, (name, box)
+            assert box["x"] + box["width"] <= width, (name, box)
+
+        health = page.locator("#health")
+        expect(health.locator("#health-status")).to_contain_text("Degraded")
+        expect(health.locator("#health-dead-letters")).to_have_text("1")
+        expect(health.locator("#health-lag")).to_have_text("0 s")
+        expect(page.locator("#quick-links").get_by_role("link", name="New form")).to_be_visible()
+
+        shot = tmp_path / f"home-{name}.png"
+        page.screenshot(path=shot, full_page=True)
+        assert shot.stat().st_size > 10_000
+        shutil.copyfile(shot, SCREENSHOTS / f"consentry-admin-home-{name}.png")
+        assert overflow(operator) <= 0, name
+
+    # The dead-letter count leads to the list of them.
+    operator.click_through(page.locator("#health-dead-letters a"))
+    expect(page).to_have_url(f"{operator.tracker}/admin/tracker/deadletter/")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
