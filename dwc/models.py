@@ -56,7 +56,11 @@ class Item(models.Model):
         ordering = ["slot", "-is_default", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["slot"], condition=models.Q(is_default=True), name="dwc_one_default_item"
+                fields=["slot"],
+                condition=models.Q(is_default=True),
+                name="dwc_one_default_item",
+                violation_error_message="This slot already has a default item; untick "
+                "'Is default' on that one first.",
             )
         ]
 
