@@ -63,6 +63,12 @@ EVENT_KEYS: Mapping[str, str] = {
 }
 
 
+# The public id of the one device that every erased person's counted rows point at: it tells
+# that a row was identified, not by whom, nor which rows were one person's. No browser can
+# present it (issued ids are 32 random characters, and only inside a signed cookie).
+ERASED_DEVICE = "erased"
+
+
 @dataclass(frozen=True)
 class Optional:
     """An event field that may be missing or empty; when present it must convert."""
@@ -104,8 +110,14 @@ class Kind:
     # The row's device field, when it has one: device linking and erasure follow it.
     device: str | None = None
     # On erasure: None, the rows go with the contact (cascade); otherwise the fields set to
-    # None on the contact's rows, which stay in the counts, attributed to no one.
+    # None on the contact's rows, which stay in the counts, attributed to no one. Every
+    # report reads the same figures after an erasure as before: a count holds no one. The
+    # device field is pointed at the stand-in device (ERASED_DEVICE) instead, so that a
+    # figure counting identified rows still counts them.
     erase_detach: tuple[str, ...] | None = None
+    # And what the kept rows' own personal fields become (a submission's answers, a
+    # recipient's token, an identified hit's full URL): the row keeps only what it counts by.
+    erase_clear: Mapping[str, object] = field(default_factory=dict)
     export_exclude: tuple[str, ...] = ()
     # The contact's timeline: (type, detail) of a row; its time field, order and joins.
     timeline: Callable[[Any], tuple[str, dict[str, Any]]] | None = None

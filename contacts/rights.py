@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from consent.models import Action, ConsentRecord, Purpose
 from consentry.health import EVENT_STREAM
-from consentry.kinds import kinds
+from consentry.kinds import ERASED_DEVICE, kinds
 from consentry.redis import get_redis
-from contacts.models import Contact, DataSubjectRequest, RequestKind
+from contacts.models import Contact, DataSubjectRequest, Device, RequestKind
 
 logger = logging.getLogger("contacts.rights")
 
@@ -160,20 +160,27 @@ def contact_erase(*, contact: Contact, requested_by: str = "") -> DataSubjectReq
     )
     contact_id, email = contact.pk, contact.email
     needles = {str(d) for d in contact.devices.values_list("public_id", flat=True)}
-    needles |= set(Recipient.objects.filter(contact=contact).values_list("token", flat=True))
+    tokens = Recipient.objects.filter(contact=contact, token__isnull=False)
+    needles |= {str(token) for token in tokens.values_list("token", flat=True)}
     needles.discard("")
     digests = {needle_digest(needle) for needle in needles}
     with transaction.atomic():
         consent_ids = list(_consent_records(contact=contact).values_list("id", flat=True))
+        stand_in, _ = Device.objects.get_or_create(public_id=ERASED_DEVICE)
         for kind in kinds():
-            # Rows that stay in the counts are attributed to no one; the others go with the
-            # contact (their foreign keys cascade).
+            # Rows that stay in the counts are attributed to no one and stripped of what they
+            # said about the person; the others go with the contact (their keys cascade).
             if kind.erase_detach is None:
                 continue
-            manager = kind.model._default_manager
-            manager.filter(**{kind.owner: contact}).update(**dict.fromkeys(kind.erase_detach))
+            kept: dict[str, object] = {**dict.fromkeys(kind.erase_detach), **kind.erase_clear}
+            if kind.device in kept:
+                kept[kind.device] = stand_in
+            owned = Q(**{kind.owner: contact})
             if kind.device:
-                manager.filter(**{f"{kind.device}__contact": contact}).update(**{kind.device: None})
+                # A device's rows from before it was tied to the contact are theirs too.
+                owned |= Q(**{f"{kind.device}__contact": contact})
+            if kept:
+                kind.model._default_manager.filter(owned).update(**kept)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # The append-only trigger lets this one transaction through (see consent/).

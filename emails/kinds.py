@@ -57,6 +57,11 @@ def register() -> None:
                     base=Q(status="sent"),
                 ),
             ),
+            # An erased contact's recipient rows stay, with no contact, token, Message-ID nor
+            # server answer (which may quote the address): the send's figures count them still,
+            # and their opens and clicks stay with them, so unique opens do not change.
+            erase_detach=("contact",),
+            erase_clear={"token": None, "message_id": "", "error": ""},
             timeline=_sent,
             timeline_time="sent_at",
             timeline_order="-id",
@@ -72,8 +77,8 @@ def register() -> None:
             store=opens_store,
             fields={"t": str},
             series=(Series(report="email", counts=_OPENS, object_field="email_id"),),
-            # Opens stay in the email's counts, attributed to no one.
-            erase_detach=("recipient",),
+            # Opens stay with their recipient, which an erasure keeps and empties.
+            erase_detach=(),
             timeline=_opened,
         )
     )
@@ -93,7 +98,7 @@ def register() -> None:
                     object_field="link_id",
                 ),
             ),
-            erase_detach=("recipient",),
+            erase_detach=(),
             timeline=_clicked,
             timeline_related=("link",),
         )

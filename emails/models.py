@@ -6,8 +6,12 @@ Every public token is random (at least 128 bits): never a sequential id, never t
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 from django.db import models
+
+if TYPE_CHECKING:
+    from contacts.models import Contact
 
 
 def token() -> str:
@@ -106,13 +110,22 @@ class RecipientStatus(models.TextChoices):
 
 class Recipient(models.Model):
     """One recipient of one send: the token in their unsubscribe, web-view and (with
-    consent) open-pixel URLs."""
+    consent) open-pixel URLs.
+
+    Erasing the contact keeps the row, with no contact and no token (contacts/rights.py): the
+    send's figures count it still, and nothing in it leads back to the person."""
 
     send = models.ForeignKey(EmailSend, on_delete=models.CASCADE, related_name="recipients")
     contact = models.ForeignKey(
-        "contacts.Contact", on_delete=models.CASCADE, related_name="email_recipients"
+        "contacts.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="email_recipients",
     )
-    token = models.CharField(max_length=43, unique=True, default=token)
+    # None once the contact is erased: the links in the mail they received lead nowhere.
+    # Absent rather than empty, as many erased rows may be and the token stays unique.
+    token = models.CharField(max_length=43, unique=True, null=True, default=token)  # noqa: DJ001
     status = models.CharField(
         max_length=16, choices=RecipientStatus.choices, default=RecipientStatus.QUEUED
     )
@@ -134,6 +147,20 @@ class Recipient(models.Model):
 
     def __str__(self) -> str:
         return f"recipient {self.pk}"
+
+    # A message, link or page is only ever made for a recipient found by its token, which an
+    # erased contact's row no longer has: these read what such a recipient always holds.
+    @property
+    def addressee(self) -> Contact:
+        if self.contact is None:
+            raise LookupError(f"recipient {self.pk}: its contact was erased")
+        return self.contact
+
+    @property
+    def live_token(self) -> str:
+        if self.token is None:
+            raise LookupError(f"recipient {self.pk}: its contact was erased")
+        return self.token
 
 
 class MachineSource(models.TextChoices):

@@ -83,7 +83,7 @@ def bound_token_read(value: str, *, salt: str, bound: str) -> str | None:
 
 
 def ct_make(*, link: TrackedLink, recipient: Recipient) -> str:
-    return bound_token_make(salt=CT_SALT, bound=link.redirect_id, token=recipient.token)
+    return bound_token_make(salt=CT_SALT, bound=link.redirect_id, token=recipient.live_token)
 
 
 def ct_read(value: str, *, redirect_id: str) -> str | None:
@@ -357,7 +357,7 @@ def message_render(
     """The message as sent; with `webview`, the page shown in a browser: the same content
     with the original links and no pixel (no tracker at all)."""
     email = recipient.send.email
-    contact = recipient.contact
+    contact = recipient.addressee
     if tracked is None:
         tracked = not webview and tracking_allowed(contact=contact)
     values = contact_values(contact)
@@ -374,15 +374,15 @@ def message_render(
 
     pixel = None
     if settings.TRACKING_MODE != "off" and not webview:
-        pixel_token = recipient.token if tracked else email.pixel_token
+        pixel_token = recipient.live_token if tracked else email.pixel_token
         pixel = _absolute(reverse("email-open", args=[pixel_token]))
     return _compose(
         email=email,
         values=values,
         to=contact.email,
-        unsubscribe=_absolute(reverse("email-unsubscribe", args=[recipient.token])),
-        webview_url=_absolute(reverse("email-view", args=[recipient.token])),
-        preferences_url=_absolute(reverse("email-preferences", args=[recipient.token])),
+        unsubscribe=_absolute(reverse("email-unsubscribe", args=[recipient.live_token])),
+        webview_url=_absolute(reverse("email-view", args=[recipient.live_token])),
+        preferences_url=_absolute(reverse("email-preferences", args=[recipient.live_token])),
         link_for=None if webview else link_for,
         pixel=pixel,
     )

@@ -213,7 +213,7 @@ def send_plan(*, email: Email, contacts: QuerySet[Contact]) -> SendPlan:
 def recipient_basis(*, recipient: Recipient) -> str | None:
     """The basis the recipient may be mailed under now, read fresh (a withdrawal a second ago
     counts), or None."""
-    contacts = Contact.objects.filter(pk=recipient.contact_id)
+    contacts = Contact.objects.filter(pk=recipient.addressee.pk)
     contact = contacts_with_basis(contacts=contacts, named=recipient.send.email.basis).first()
     basis = getattr(contact, "send_basis", None)
     return str(basis) if basis else None

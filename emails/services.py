@@ -91,7 +91,9 @@ def recipients_deliver(*, recipient_ids: Sequence[int]) -> dict[str, int]:
     for recipient_id in recipient_ids:
         with transaction.atomic():
             recipient = (
-                Recipient.objects.select_for_update(skip_locked=True)
+                # The recipient's row alone: its contact may be gone (an erasure keeps the
+                # row), and PostgreSQL locks no row of an outer join's nullable side.
+                Recipient.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("contact", "send__email")
                 .filter(pk=recipient_id, status=RecipientStatus.QUEUED)
                 .first()
@@ -99,6 +101,12 @@ def recipients_deliver(*, recipient_ids: Sequence[int]) -> dict[str, int]:
             if recipient is None:
                 continue
             # Fresh from the database, never a cache: an unsubscribe a second ago counts.
+            # An erased contact's recipient has no one to mail: it counts as never covered.
+            if recipient.contact is None:
+                recipient.status = RecipientStatus.SKIPPED_CONSENT
+                recipient.save(update_fields=["status"])
+                counts["skipped_consent"] += 1
+                continue
             if contact_is_dnc(contact=recipient.contact, channel=Channel.EMAIL):
                 recipient.status = RecipientStatus.SKIPPED_DNC
                 recipient.save(update_fields=["status"])
@@ -190,7 +198,7 @@ def email_render_external(*, email: Email, contact: Contact) -> Rendered:
 def email_unsubscribe(*, recipient: Recipient, source: str = "unsubscribe") -> None:
     """Do-Not-Contact for email and a withdrawal of email consent; with DNC_REVOKES_TRACKING,
     a withdrawal of tracking consent too. Idempotent: a second unsubscribe records nothing."""
-    contact = recipient.contact
+    contact = recipient.addressee
     with transaction.atomic():
         if contact_is_dnc(contact=contact, channel=Channel.EMAIL):
             return
@@ -207,7 +215,7 @@ def email_unsubscribe(*, recipient: Recipient, source: str = "unsubscribe") -> N
 
 def email_resubscribe(*, recipient: Recipient) -> None:
     """Lift the email Do-Not-Contact and record an email-consent grant; nothing about tracking."""
-    contact = recipient.contact
+    contact = recipient.addressee
     with transaction.atomic():
         if not contact_is_dnc(contact=contact, channel=Channel.EMAIL):
             return
@@ -241,7 +249,9 @@ def opens_store(events: Sequence[dict[str, Any]]) -> int:
         for r in Recipient.objects.select_related("send").filter(token__in=tokens, tracked=True)
     }
     emails = {e.pixel_token: e.pk for e in Email.objects.filter(pixel_token__in=tokens)}
-    allowed = tracking_allowed_among(contact_ids={r.contact_id for r in recipients.values()})
+    allowed = tracking_allowed_among(
+        contact_ids={r.contact_id for r in recipients.values() if r.contact_id is not None}
+    )
     rows = []
     for event in events:
         token = str(event.get("t", ""))

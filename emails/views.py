@@ -197,7 +197,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponseBase:
         else:
             changed = True
             preferences_change(
-                contact=recipient.contact,
+                contact=recipient.addressee,
                 wanted=Preferences(
                     email_news=bool(request.POST.get("email_news")),
                     tracking=bool(request.POST.get("tracking")),
@@ -205,7 +205,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponseBase:
                 ),
                 ip_masked=masked_client_ip(request),
             )
-    prefs = preferences_get(contact=recipient.contact) if recipient else None
+    prefs = preferences_get(contact=recipient.addressee) if recipient else None
     page = render(
         request,
         "emails/preferences.html",

@@ -29,6 +29,10 @@ def register() -> None:
                     object_field="form_id",
                 ),
             ),
+            # A submission stays in the form's counts, attributed to no one and without the
+            # answers it gave (the address among them).
+            erase_detach=("contact",),
+            erase_clear={"data": {}},
             timeline=_timeline,
         )
     )

@@ -27,6 +27,10 @@ def register() -> None:
             fields={"site": str, "path": str},
             series=(Series(report="page", counts={}, daily=pages_daily, measures=PAGE_MEASURES),),
             device="device",
+            # An erased person's hits stay in the day's rollup, with what an anonymous hit
+            # holds and nothing more (tracker/rollups.py counts them by their visitor key).
+            erase_detach=("contact", "device"),
+            erase_clear={"url": "", "referrer": "", "language": "", "resolution": ""},
             timeline=_timeline,
         )
     )

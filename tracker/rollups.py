@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator
 from django.db import transaction
 from django.db.models import Max
 
+from consentry.kinds import ERASED_DEVICE
+from contacts.models import Device
 from tracker.models import AnonymousHit, Audience, DailyStat, PageHit
 from tracker.services import SESSION_GAP
 
@@ -101,6 +103,18 @@ def _tally(
             everyone.add(site, str(row["visitor"]) or who, {f: "" for f in _FIELDS}, start)
 
 
+def _by_device(
+    rows: Iterable[dict[str, object]], erased: int | None
+) -> Iterator[dict[str, object]]:
+    """Identified hits are told apart by their device; those of erased people, which share one
+    stand-in device, by the anonymous visitor key they carry like any hit (kept as long as the
+    day's salt), so that an erasure leaves the day's figures as they were."""
+    for row in rows:
+        if row["device_id"] in (None, erased):
+            row["device_id"] = f"v:{row['visitor']}"
+        yield row
+
+
 def rollup_day(*, day: dt.date) -> int:
     """Recompute the rollups of one UTC day from the rows still held for it."""
     columns = ["site", "created_at", "visitor", "visitor_prev", *_FIELDS]
@@ -114,12 +128,13 @@ def rollup_day(*, day: dt.date) -> int:
     machines = AnonymousHit.objects.filter(day=day, machine=True).order_by("created_at", "id")
     identified = PageHit.objects.filter(day=day).order_by("created_at", "id")
     crossing = _continued(day)
+    erased = Device.objects.filter(public_id=ERASED_DEVICE).values_list("pk", flat=True).first()
     people, robots, known, everyone = _Tally(), _Tally(), _Tally(), _Tally()
     _tally(day, anonymous, "visitor", people, everyone, crossing)
     _tally(day, machines.values(*columns).iterator(chunk_size=5000), "visitor", robots, None, set())
     _tally(
         day,
-        identified.values("device_id", *columns).iterator(chunk_size=5000),
+        _by_device(identified.values("device_id", *columns).iterator(chunk_size=5000), erased),
         "device_id",
         known,
         everyone,

@@ -17,7 +17,7 @@ from consent.models import ConsentRecord
 from consent.services import browser_key_hash
 from contacts.models import Contact, DataSubjectRequest, Device
 from contacts.rights import contact_erase
-from emails.models import EmailClick, EmailOpen
+from emails.models import EmailClick, EmailOpen, Recipient
 from emails.rendering import ct_make
 from focus.models import FocusEvent, FocusItem
 from forms.models import Submission
@@ -25,7 +25,7 @@ from tests.support.apiclients import api_client
 from tests.support.browsers import consent_cookie
 from tests.support.emailing import sent_to
 from tests.support.forming import form_make
-from tests.support.traces import only_the_tombstone_is_left, redis_holding
+from tests.support.traces import every_report, only_the_tombstone_is_left, redis_holding
 from tests.support.tracking import CHROME, send
 from tracker.drain import events_drain
 from tracker.models import DailyStat, PageHit
@@ -121,6 +121,9 @@ def test_after_erasure_no_table_holds_the_email_the_device_or_the_masked_ip(clie
     contact, device, sent = _life_of_a_contact(client)
     rollup_recent()
     aggregates = DailyStat.objects.count()
+    figures = every_report()
+    assert figures["form"][-2]["submissions"] == 1
+    assert figures["email"][-2]["sent"] == 1
     assert "contacts.Contact.email" in _fields_holding("ada@example.com")
     assert _fields_holding(MASKED)  # consent records keep the masked address as proof
     browser_key, stored_key = _browser_key(client)
@@ -135,12 +138,18 @@ def test_after_erasure_no_table_holds_the_email_the_device_or_the_masked_ip(clie
     assert _fields_holding(MASKED) == []
     assert _fields_holding(browser_key) == []
     assert _fields_holding(stored_key) == []
-    # Anonymous aggregates stay; the email's counts stay, attributed to no one.
+    # Anonymous aggregates stay; every report reads as before, today's rolled up again too;
+    # the counted rows stay, attributed to no one.
     assert DailyStat.objects.count() == aggregates
-    assert EmailOpen.objects.get().recipient is None
-    assert EmailClick.objects.get().recipient is None
+    rollup_recent()
+    assert every_report() == figures
+    recipient = Recipient.objects.get()
+    assert (recipient.contact, recipient.token, recipient.message_id) == (None, None, "")
+    assert EmailOpen.objects.get().recipient == recipient
+    assert EmailClick.objects.get().recipient == recipient
     assert FocusEvent.objects.get().contact is None
-    assert not Submission.objects.exists()
+    submission = Submission.objects.get()
+    assert (submission.contact, submission.data) == (None, {})
     assert only_the_tombstone_is_left()
 
 

@@ -20,10 +20,16 @@ from contacts.models import Contact, Device
 from contacts.rights import contact_export
 from tests.support.apiclients import api_client
 from tests.support.forming import form_make
-from tests.support.traces import only_the_tombstone_is_left, redis_holding, rows_holding
+from tests.support.traces import (
+    every_report,
+    only_the_tombstone_is_left,
+    redis_holding,
+    rows_holding,
+)
 from tests.support.tracking import CHROME, send
 from tracker.drain import events_drain
 from tracker.models import DeadLetter
+from tracker.rollups import rollup_recent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 ADDRESS = "198.51.100.77"
@@ -82,9 +88,16 @@ def test_erasure_removes_the_consent_records_a_browser_wrote_before_it_was_ident
     assert "consent_consentrecord" in rows_holding(MASKED)
     assert "consent_consentrecord" in rows_holding(browser_key_hash(browser_key))
     assert redis_holding(redis_client, device.public_id) == ["consentry:events"]
+    rollup_recent()
+    figures = every_report()
+    assert figures["form"][-2]["submissions"] == 1
 
     response = api_client("contacts.delete_contact").post(f"/api/v1/contacts/{contact.pk}/erase/")
     assert response.status_code == 200
+    # Every report reads as before, the day rolled up again too: the person is gone, not
+    # what they were counted in.
+    rollup_recent()
+    assert every_report() == figures
 
     left = {
         name: (rows_holding(needle), redis_holding(redis_client, needle))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from consent.services import consent_grant
 from contacts.models import Contact
 from contacts.services import contact_upsert
@@ -46,7 +48,7 @@ def sent_to(address: str, *, consented: bool, email: Email | None = None) -> Sen
     email = email or email_make()
     send = EmailSend.objects.create(email=email)
     recipient = Recipient.objects.create(
-        send=send, contact=contact, status="sent", tracked=consented
+        send=send, contact=contact, status="sent", tracked=consented, sent_at=timezone.now()
     )
     rendered = message_render(recipient=recipient)
     link = TrackedLink.objects.get(email=email, url="https://shop.example.com/sale?x=1&y=2")

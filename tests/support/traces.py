@@ -63,3 +63,16 @@ def only_the_tombstone_is_left() -> bool:
         records[0].browser_key,
         records[0].ip_masked,
     ) == ("erased", None, "", None)
+
+
+def every_report() -> dict[str, list[dict[str, Any]]]:
+    """The figures of every report (consentry.kinds.reports()) over the last week to
+    tomorrow: what an erasure must leave as it was, whatever kinds a later change adds."""
+    import datetime as dt
+
+    from consentry.kinds import reports
+    from tracker.reports import stats_daily
+
+    today = dt.datetime.now(tz=dt.UTC).date()
+    start, end = today - dt.timedelta(days=7), today + dt.timedelta(days=1)
+    return {name: stats_daily(kind=name, start=start, end=end) for name in reports()}
