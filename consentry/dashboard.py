@@ -99,7 +99,8 @@ class SendSummary:
 
     @property
     def status(self) -> str:
-        """ "3 sent, 1 queued"; "no recipients" for a send that reached no one."""
+        """Each status with its recipients, as in "3 sent, 1 queued"; "no recipients" for a
+        send that reached no one."""
         return ", ".join(f"{n} {word}" for word, n in self.statuses) or "no recipients"
 
 

@@ -228,9 +228,10 @@ def test_the_figures_are_those_of_a_scripted_day_and_week(boss, client, django_u
 
     # The recent sends, newest first, each recipient counted by what became of them.
     sends = re.findall(
-        r'<tr data-send="\d+">\s*<td class="email">(?:<a [^>]*>)?([^<]*)(?:</a>)?</td>\s*'
-        r'<td class="when">([^<]*)</td>\s*<td class="n recipients">(?:<a [^>]*>)?(\d+)(?:</a>)?'
-        r'</td>\s*<td class="status">([^<]*)</td>',
+        r'<tr data-send="\d+">\s*<td class="email">(?:<a [^>]*>)?([^<]*)(?:</a>)?'
+        r'<span class="when">([^<]*)</span></td>\s*'
+        r'<td class="recipients"><span class="count">(?:<a [^>]*>)?(\d+)(?:</a>)? recipients?'
+        r'</span><span class="status">([^<]*)</span></td>',
         html,
     )
     assert [(name, count, status) for name, _, count, status in sends] == [

@@ -14,10 +14,14 @@ from django.contrib.auth.models import User
 from django.test import Client
 from playwright.sync_api import Browser, expect
 
+from consent.services import consent_grant
+from contacts.services import contact_upsert
+from emails.services import email_send, recipients_deliver
 from tests.consentry.test_browser_admin import PASSWORD, USERNAME, Operator, using
 from tests.support.browser import HostSite
 from tests.support.browser import chromium as chromium
 from tests.support.browser import site as site
+from tests.support.emailing import email_make
 from tests.support.forming import form_make
 from tests.support.tracking import CHROME
 from tracker.enqueue import event_enqueue
@@ -58,6 +62,13 @@ def test_the_home_shows_the_days_figures_and_a_dead_letter_at_laptop_and_phone_w
     event = {"id": str(uuid.uuid4()), "ts": "soon", "site": operator.tracker, "path": "/"}
     assert event_enqueue(event) == "database"
     assert DeadLetter.objects.count() == 1
+    # A send with a long name: two recipients who opted in to email news, one who did not.
+    contacts = [contact_upsert(email=f"reader{n}@example.com") for n in range(3)]
+    for contact in contacts[:2]:
+        consent_grant(contact=contact, purpose="email", source="form")
+    title = "Autumn sale: every long-sleeved shirt and winter coat at half price until Sunday"
+    send = email_send(email=email_make(name=title), contacts=contacts)
+    recipients_deliver(recipient_ids=list(send.recipients.values_list("id", flat=True)))
 
     operator.log_in()
     page = operator.page
@@ -71,6 +82,7 @@ def test_the_home_shows_the_days_figures_and_a_dead_letter_at_laptop_and_phone_w
         expect(submissions.locator("td.week")).to_have_text("1")
         expect(figures.locator('tr[data-figure="focus.views"] td.today')).to_have_text("0")
         expect(figures.locator('tr[data-figure="consent.rate"] td.today')).to_have_text("—")
+        expect(figures.locator('tr[data-figure="email.sent"] td.week')).to_have_text("2")
         for cell in (submissions.locator("td.today"), submissions.locator("td.week")):
             expect(cell).to_be_visible()
             box = cell.bounding_box()
@@ -83,6 +95,11 @@ def test_the_home_shows_the_days_figures_and_a_dead_letter_at_laptop_and_phone_w
         expect(health.locator("#health-dead-letters")).to_have_text("1")
         expect(health.locator("#health-lag")).to_have_text("0 s")
         expect(page.locator("#quick-links").get_by_role("link", name="New form")).to_be_visible()
+        sent = page.locator(f'#sends tr[data-send="{send.pk}"]')
+        expect(sent.locator("td.email a")).to_have_text(title)
+        expect(sent.locator(".count")).to_have_text("3 recipients")
+        expect(sent.locator(".status")).to_have_text("2 sent, 1 skipped (no consent)")
+        expect(sent.locator(".status")).to_be_visible()
 
         shot = tmp_path / f"home-{name}.png"
         page.screenshot(path=shot, full_page=True)
