@@ -28,7 +28,7 @@ from tracker.reports import consent_rate, series_totals, stats_daily
 WEEK_DAYS = 7
 
 # The figures the home shows: (report, heading, ((measure, label), ...)). The report is the
-# registry's report name (`stats/?kind=`); its figures are whatever its kinds add to it.
+# registry's report name (`stats/?kind=`), each measure as docs/metrics.md defines it.
 HEADLINES: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
     (
         "page",
@@ -46,7 +46,11 @@ HEADLINES: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         (("submissions", "Submissions"), ("identified_submissions", "Identified submissions")),
     ),
     ("focus", "Focus items", (("views", "Views"), ("conversions", "Conversions"))),
-    ("email", "Emails", (("sent", "Sent"), ("human_opens", "Opens"), ("clicks", "Clicks"))),
+    (
+        "email",
+        "Emails",
+        (("sent", "Sent"), ("human_opens", "Opens by people"), ("clicks", "Clicks by people")),
+    ),
 )
 
 # How the recent sends name each recipient status; a status not named here shows its label.
