@@ -1,6 +1,7 @@
-"""The admin home in a real Chromium: the operator logs in and reads the dashboard on a laptop
-and on a phone, the figures in view and nothing wider than the screen; the health panel says
-what /healthz says when an event could not be stored."""
+"""The admin home in a real Chromium: a visitor reads pages of a host site, and the operator
+logs in and reads the dashboard on a laptop and on a phone, the day's figures in view and
+nothing wider than the screen; the health panel says what /healthz says when an event could
+not be stored."""
 
 from __future__ import annotations
 
@@ -17,7 +18,14 @@ from playwright.sync_api import Browser, expect
 from consent.services import consent_grant
 from contacts.services import contact_upsert
 from emails.services import email_send, recipients_deliver
-from tests.consentry.test_browser_admin import PASSWORD, USERNAME, Operator, using
+from tests.consentry.test_browser_admin import (
+    PASSWORD,
+    USERNAME,
+    Operator,
+    Visitor,
+    pageview_page,
+    using,
+)
 from tests.support.browser import HostSite
 from tests.support.browser import chromium as chromium
 from tests.support.browser import site as site
@@ -40,6 +48,12 @@ def operator(chromium: Browser, site: HostSite) -> Iterator[Operator]:
         yield person
 
 
+@pytest.fixture
+def visitor(chromium: Browser, site: HostSite) -> Iterator[Visitor]:
+    with using(Visitor.start(chromium, tracker=site.tracker, site=site)) as person:
+        yield person
+
+
 def overflow(operator: Operator) -> int:
     """How many pixels the page is wider than the window (0: it fits)."""
     width: int = operator.page.evaluate(
@@ -49,8 +63,11 @@ def overflow(operator: Operator) -> int:
 
 
 def test_the_home_shows_the_days_figures_and_a_dead_letter_at_laptop_and_phone_widths(
-    operator, tmp_path
+    operator, visitor, site, tmp_path
 ):
+    # A visitor reads two pages of the host site, counted anonymously.
+    for path in ("/", "/pricing"):
+        assert visitor.open(pageview_page(site, path, "Shop"))["counted"] is True
     form = form_make()
     answer = Client().post(
         f"/form/submit?formId={form.pk}",
@@ -80,6 +97,10 @@ def test_the_home_shows_the_days_figures_and_a_dead_letter_at_laptop_and_phone_w
         submissions = figures.locator('tr[data-figure="form.submissions"]')
         expect(submissions.locator("td.today")).to_have_text("1")
         expect(submissions.locator("td.week")).to_have_text("1")
+        hits = figures.locator('tr[data-figure="page.anonymous_hits"]')
+        expect(hits.locator("td.today")).to_have_text("2")
+        visitors = figures.locator('tr[data-figure="page.anonymous_visitors"]')
+        expect(visitors.locator("td.week")).to_have_text("1")
         expect(figures.locator('tr[data-figure="focus.views"] td.today')).to_have_text("0")
         expect(figures.locator('tr[data-figure="consent.rate"] td.today')).to_have_text("—")
         expect(figures.locator('tr[data-figure="email.sent"] td.week')).to_have_text("2")
