@@ -300,3 +300,17 @@ def browsing(person: P) -> Iterator[P]:
         assert person.problems == [], person.problems
     finally:
         person.context.close()
+
+
+def overflow(page: Page) -> int:
+    """How many pixels the page is wider than the window (0 or less: it fits)."""
+    width: int = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    return width
+
+
+def within_width(page: Page, selector: str, width: int) -> None:
+    """The element is on screen from left to right, in a window `width` pixels wide."""
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    assert box["x"] >= 0, (selector, box)
+    assert box["x"] + box["width"] <= width, (selector, box)
