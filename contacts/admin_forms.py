@@ -36,7 +36,8 @@ def _shown(value: Any) -> Any:
 def custom_formfield(field: CustomField, value: Any) -> forms.Field:
     """One input for a custom field, with the current value among its choices even when no
     form offers it any longer (an imported value is never silently lost)."""
-    help_text = f"Custom field “{field.alias}”. {_BLANK_HELP}"
+    # The admin shows help texts as HTML, and a name may come from an import or the API.
+    help_text = format_html("Custom field “{}”. {}", field.alias, _BLANK_HELP)
     common: dict[str, Any] = {"label": field.label, "required": False, "help_text": help_text}
     if field.type in ("select", "radio"):
         options = [*field.choices, *([value] if isinstance(value, str) and value else [])]

@@ -88,9 +88,19 @@ class DncReason(models.TextChoices):
 
 class DoNotContact(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="dnc_entries")
-    channel = models.CharField(max_length=16, choices=Channel.choices)
-    reason = models.CharField(max_length=16, choices=DncReason.choices)
-    comment = models.CharField(max_length=500, blank=True, default="")
+    channel = models.CharField(
+        max_length=16,
+        choices=Channel.choices,
+        help_text="What the contact is not to receive: emails, text messages, or tracking.",
+    )
+    reason = models.CharField(
+        max_length=16,
+        choices=DncReason.choices,
+        help_text="Why: an unsubscribe, a bounce or a complaint sets it; Manual when added here.",
+    )
+    comment = models.CharField(
+        max_length=500, blank=True, default="", help_text="A note for the team; optional."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

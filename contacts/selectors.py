@@ -156,7 +156,8 @@ def contact_custom_fields(*, contact: Contact | None = None) -> list[CustomField
             ),
         )
     for alias in sorted((contact.fields or {}) if contact is not None else {}):
-        defined.setdefault(alias, CustomField(alias=alias, label=alias.replace("_", " ")))
+        label = alias.replace("_", " ")
+        defined.setdefault(alias, CustomField(alias=alias, label=label[:1].upper() + label[1:]))
     return list(defined.values())
 
 

@@ -56,8 +56,9 @@ class LandingPage(models.Model):
         max_length=100,
         unique=True,
         validators=[SLUG],
-        help_text="The page's address: /p/<slug>. Filled in from the title; changing it "
-        "later breaks the links already handed out.",
+        # The admin shows help texts as HTML: no angle brackets here.
+        help_text="The end of the page's address (/p/autumn-offer). Filled in from the title; "
+        "changing it later breaks the links already handed out.",
         error_messages={"unique": "Another landing page already has this slug; choose another."},
     )
     # HTML from the admin; sanitised whenever it is shown (no script, no handlers).

@@ -87,7 +87,8 @@ def landing(request: HttpRequest, slug: str) -> HttpResponseBase:
             "page": page,
             "body": page_body_clean(html=page.body),
             # The tracker comes only as the gate allows: counted anonymously until a grant.
-            "track": decision.count,
+            # Staff previewing a page (a draft, or from the admin's link) never count.
+            "track": decision.count and not request.user.is_staff,
             "form": page.form if page.form and page.form.published else None,
             "focus": page.focus if page.focus and page.focus.published else None,
         },

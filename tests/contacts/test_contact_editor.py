@@ -52,7 +52,7 @@ def test_custom_fields_are_labelled_inputs_typed_as_the_form_that_collects_them(
     assert size.value() == "11-50"
     assert [value for value, _ in size.field.choices] == ["", "1-10", "11-50", "51+"]
     # A field no form collects, held from an import or the API: shown by its name, as text.
-    assert form["custom__city"].label == "city"
+    assert form["custom__city"].label == "City"
     assert form["custom__city"].value() == "Oslo"
 
 
@@ -149,3 +149,11 @@ def test_the_constraint_itself_speaks_the_same_sentence():
     with pytest.raises(ValidationError) as refused:
         Contact(email="ADA@example.com").validate_constraints()
     assert refused.value.messages == [DUPLICATE]
+
+
+def test_a_field_name_from_an_import_or_the_api_is_shown_as_text(staff):
+    hostile = '<img src=x onerror="window.pwned=1">'
+    ada = contact_upsert(email="ada@example.com", fields={hostile: hostile})
+    html = staff.get(change(ada)).content.decode()
+    assert hostile not in html
+    assert "&lt;img src=x" in html

@@ -143,3 +143,10 @@ def test_a_server_error_gets_a_page_in_the_same_look(rf):
     html = response.content.decode()
     assert "<h1>Something went wrong</h1>" in html
     assert '<meta name="viewport"' in html
+
+
+def test_staff_previewing_a_page_load_no_tracker(staff):
+    page_make()
+    html = staff.get("/p/autumn-offer").content.decode()
+    assert "Autumn offer" in html
+    assert "mtc.js" not in html
