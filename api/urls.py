@@ -59,6 +59,7 @@ v1 = [
     path("emails/<id:pk>/", crud.EmailDetailApi.as_view(), name="api-email"),
     path("emails/<id:email_id>/render/", emails.EmailRenderApi.as_view(), name="api-email-render"),
     path("emails/<id:email_id>/send/", emails.EmailSendApi.as_view(), name="api-email-send"),
+    path("emails/<id:email_id>/stats/", emails.EmailStatsApi.as_view(), name="api-email-stats"),
     path("assets/", crud.AssetListApi.as_view(), name="api-assets"),
     path("assets/<id:pk>/", crud.AssetDetailApi.as_view(), name="api-asset"),
     path("pages/", crud.PageListApi.as_view(), name="api-pages"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -17,7 +18,7 @@ from audiences.models import Audience
 from audiences.selectors import audience_contacts
 from contacts.models import Contact
 from emails.models import Email
-from emails.selectors import send_plan
+from emails.selectors import email_stats, send_plan, sends_stats
 from emails.services import email_render_external, email_send
 
 # Rendering hands out tokens that act for the contact (a one-click unsubscribe, an attributed
@@ -119,3 +120,72 @@ class EmailSendApi(APIView):
             ).data,
             status=status.HTTP_202_ACCEPTED,
         )
+
+
+class EmailReachFields(serializers.Serializer[Any]):
+    """The figures an email and each of its sends share (docs/metrics.md, "Email")."""
+
+    sent = serializers.IntegerField(help_text="recipients the mail server accepted")
+    failed = serializers.IntegerField(help_text="recipients the mail server refused")
+    skipped = serializers.IntegerField(
+        help_text="recipients not sent: Do-Not-Contact, or no basis covered them"
+    )
+    tracked = serializers.IntegerField(
+        help_text="sent with a pixel and links of their own (tracking consent at send time): "
+        "the rates are of these"
+    )
+    unique_opens = serializers.IntegerField(
+        help_text="tracked recipients who opened (a person's open, or a click)"
+    )
+    unique_clicks = serializers.IntegerField(help_text="tracked recipients who clicked")
+    open_rate = serializers.FloatField(
+        allow_null=True, help_text="unique_opens / tracked, 0 to 1; null when none is tracked"
+    )
+    click_rate = serializers.FloatField(
+        allow_null=True, help_text="unique_clicks / tracked, 0 to 1; null when none is tracked"
+    )
+    click_to_open = serializers.FloatField(
+        allow_null=True, help_text="unique_clicks / unique_opens, 0 to 1; null when none opened"
+    )
+
+
+class EmailSendFiguresOutput(EmailReachFields):
+    send_id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    external = serializers.BooleanField(help_text="rendered for a site's own sender")
+
+
+class EmailFiguresOutput(EmailReachFields):
+    human_opens = serializers.IntegerField(help_text="every open by a person, repeats included")
+    anonymous_opens = serializers.IntegerField(
+        help_text="of those, the shared pixel's (recipients without tracking consent)"
+    )
+    machine_opens = serializers.IntegerField(
+        help_text="mail proxies, prefetches and scanners: in no rate"
+    )
+    machine_sources = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="machine opens by why: agent, prefetch, apple-relay, google-proxy",
+    )
+    clicks = serializers.IntegerField(help_text="every click by a person")
+    machine_clicks = serializers.IntegerField()
+    sends = EmailSendFiguresOutput(many=True, help_text="each send, newest first")
+
+
+class EmailStatsApi(APIView):
+    """An email's figures, and each send's."""
+
+    permission_classes = [model_permission("emails.view_email")]
+
+    @extend_schema(
+        responses=EmailFiguresOutput,
+        summary="An email's sent, unique opens, open rate, unique clicks, click rate and "
+        "click-to-open, over all its sends and for each; machine opens apart",
+    )
+    def get(self, request: Request, email_id: int) -> Response:
+        email = get_object_or_404(Email, pk=email_id)
+        stats = email_stats(email=email)
+        document = {**asdict(stats), "sends": sends_stats(email=email)}
+        for name in ("open_rate", "click_rate", "click_to_open"):
+            document[name] = getattr(stats, name)
+        return Response(EmailFiguresOutput(document).data)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection
@@ -26,7 +27,9 @@ from emails.models import (
     EmailClick,
     EmailOpen,
     EmailSend,
+    MachineSource,
     Recipient,
+    RecipientStatus,
     SendBasis,
     TrackedLink,
 )
@@ -104,29 +107,117 @@ def link_get(*, redirect_id: str) -> LinkTarget | None:
     return target
 
 
-@dataclass(frozen=True, slots=True)
-class EmailStats:
-    sent: int
-    human_opens: int
-    machine_opens: int
-    clicks: int
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Who a send, or every send of an email, reached, and how many of them opened and
+    clicked (docs/metrics.md, "Email"). Only recipients whose opens and clicks can be told
+    apart are in the rates: those sent a tracked message (tracking consent at send time)."""
+
+    sent: int  # accepted by the mail server
+    failed: int  # refused by the mail server (its answer is on the recipient)
+    skipped: int  # not sent: Do-Not-Contact, or no basis covered them at send time
+    tracked: int  # sent with a pixel and links of their own
+    unique_opens: int  # tracked recipients who opened (a person's open, or a click)
+    unique_clicks: int  # tracked recipients who clicked (a person's click)
+
+    @property
+    def open_rate(self) -> float | None:
+        return _share(self.unique_opens, self.tracked)
+
+    @property
+    def click_rate(self) -> float | None:
+        return _share(self.unique_clicks, self.tracked)
+
+    @property
+    def click_to_open(self) -> float | None:
+        return _share(self.unique_clicks, self.unique_opens)
+
+
+def _reach(recipients: QuerySet[Recipient]) -> dict[str, int]:
+    # A click is a person reading the message even when their client blocked its images: it
+    # counts as an open too, so that no one clicks more than opens.
+    opened = EmailOpen.objects.filter(recipient=OuterRef("pk"), machine=False)
+    clicked = EmailClick.objects.filter(recipient=OuterRef("pk"), machine=False)
+    counted = Q(status=RecipientStatus.SENT, tracked=True)
+    # Named apart from the fields they count (an aggregate named "tracked" would hide the
+    # field in the filters).
+    figures = recipients.annotate(opened=Exists(opened), clicked=Exists(clicked)).aggregate(
+        n_sent=Count("pk", filter=Q(status=RecipientStatus.SENT)),
+        n_failed=Count("pk", filter=Q(status=RecipientStatus.FAILED)),
+        n_skipped=Count(
+            "pk",
+            filter=Q(status__in=[RecipientStatus.SKIPPED_DNC, RecipientStatus.SKIPPED_CONSENT]),
+        ),
+        n_tracked=Count("pk", filter=counted),
+        n_unique_opens=Count("pk", filter=counted & (Q(opened=True) | Q(clicked=True))),
+        n_unique_clicks=Count("pk", filter=counted & Q(clicked=True)),
+    )
+    return {name.removeprefix("n_"): int(value or 0) for name, value in figures.items()}
+
+
+@dataclass(frozen=True)
+class SendStats(Reach):
+    send_id: int
+    created_at: dt.datetime
+    external: bool
+
+
+@dataclass(frozen=True)
+class EmailStats(Reach):
+    """An email's figures over all its sends, with what no send can claim: the opens of the
+    shared pixel (recipients who did not consent to tracking) and the machines'."""
+
+    human_opens: int  # every open by a person, the same person's again included
+    anonymous_opens: int  # of those, the shared pixel's: counted, tied to no recipient
+    machine_opens: int  # proxies, prefetches and scanners: never in the rates
+    machine_sources: dict[str, int]  # machine opens by why they are a machine's
+    clicks: int  # every click by a person
     machine_clicks: int
 
 
-def email_stats(*, email: Email) -> EmailStats:
-    sent = Recipient.objects.filter(send__email=email, status="sent").count()
-    opens = EmailOpen.objects.filter(email=email).aggregate(
-        human=Count("id", filter=Q(machine=False)), machine=Count("id", filter=Q(machine=True))
+def send_stats(*, send: EmailSend) -> SendStats:
+    return SendStats(
+        send_id=send.pk,
+        created_at=send.created_at,
+        external=send.external,
+        **_reach(Recipient.objects.filter(send=send)),
     )
+
+
+def sends_stats(*, email: Email) -> list[SendStats]:
+    """Each send of the email, newest first."""
+    return [send_stats(send=send) for send in email.sends.order_by("-created_at", "-id")]
+
+
+def email_stats(*, email: Email) -> EmailStats:
+    opens = EmailOpen.objects.filter(email=email).aggregate(
+        human=Count("id", filter=Q(machine=False)),
+        anonymous=Count("id", filter=Q(machine=False, recipient__isnull=True)),
+        machine=Count("id", filter=Q(machine=True)),
+    )
+    sources = {source: 0 for source in MachineSource.values}
+    for row in (
+        EmailOpen.objects.filter(email=email, machine=True)
+        .values("machine_source")
+        .annotate(n=Count("id"))
+    ):
+        # Opens recorded before the source was kept say nothing: "unknown".
+        sources[row["machine_source"] or "unknown"] = int(row["n"])
     clicks = EmailClick.objects.filter(link__email=email).aggregate(
         human=Count("id", filter=Q(machine=False)), machine=Count("id", filter=Q(machine=True))
     )
     return EmailStats(
-        sent=sent,
-        human_opens=opens["human"],
-        machine_opens=opens["machine"],
-        clicks=clicks["human"],
-        machine_clicks=clicks["machine"],
+        **_reach(Recipient.objects.filter(send__email=email)),
+        human_opens=int(opens["human"]),
+        anonymous_opens=int(opens["anonymous"]),
+        machine_opens=int(opens["machine"]),
+        machine_sources=sources,
+        clicks=int(clicks["human"]),
+        machine_clicks=int(clicks["machine"]),
     )
 
 

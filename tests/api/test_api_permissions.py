@@ -102,6 +102,8 @@ MATRIX: dict[tuple[str, str], tuple[str, ...] | None] = {
         "contacts.view_contact",
     ),
     ("api-email-send", "POST"): ("emails.add_emailsend",),
+    # Counts only: no recipient, no contact, no token.
+    ("api-email-stats", "GET"): ("emails.view_email",),
     ("api-stats", "GET"): ("tracker.view_dailystat",),
     ("api-dead-letters", "GET"): ("tracker.view_deadletter",),
     ("api-dead-letters-redrive", "POST"): ("tracker.change_deadletter",),
