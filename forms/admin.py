@@ -2,19 +2,108 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms as django_forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from forms.exports import submissions_csv
 from forms.models import Field, Form, Submission
+from forms.selectors import form_users
+from forms.validation import field_problems, form_problems, form_warnings, origins_problem
+
+# Written for the person who builds the form, not for a developer: what each setting does
+# for a visitor, and an example.
+FORM_HELP = {
+    "name": "For you and your reports only; visitors never see it. E.g. “Newsletter sign-up "
+    "(footer)”.",
+    "published": "Unticked, the form is hidden from every site (its embed shows nothing) but "
+    "you can still preview it here.",
+    "submit_label": "The text on the button visitors press. E.g. “Subscribe” or “Send”.",
+    "success_message": "Shown in place of the form once it is sent, when no redirect is set. "
+    "E.g. “Thanks! Check your inbox to confirm.”",
+    "redirect_url": "Optional: the page visitors are sent to after submitting, instead of the "
+    "thank-you message. It must be on one of the allowed origins below, a tracked site or "
+    "this server. E.g. https://www.example.com/thank-you",
+    "allowed_origins": "The sites that may show and submit this form, besides the tracked "
+    "sites: one per line, as scheme and host only. E.g. https://shop.example.com",
+    "set_cookie_on_submission": "Off: sending the form never sets a cookie. On: the form may "
+    "recognise the visitor's browser next time, only if they consent to tracking (or the "
+    "tracking mode is “always”).",
+    "kiosk": "For a shared screen (a tablet at a stand): submissions never identify the "
+    "browser, so the next person is not taken for the last one.",
+    "double_opt_in": "A ticked email-consent box sends a confirmation link; consent is "
+    "recorded only once the address's owner clicks it. Needs an email-consent field.",
+}
+FIELD_HELP = {
+    "label": "What visitors read beside the field. E.g. “Your work email”.",
+    "alias": "The field's name in submissions, exports and the page address that can prefill "
+    "it: lower-case letters, digits and _, e.g. company_size. Cannot be changed without "
+    "breaking links that prefill it.",
+    "type": "Select, radio buttons and checkbox group need options. Tracking consent and "
+    "email consent are tick boxes that record the visitor's consent.",
+    "required": "Visitors cannot send the form without filling this in (or ticking it).",
+    "order": "Fields are shown from the lowest number to the highest. E.g. 10, 20, 30.",
+    "default": "Filled in before the visitor types; for options, one of them. E.g. 11-50. "
+    "Consent boxes always start unticked.",
+    "contact_field": "Copies the answer onto the contact: email, first_name, last_name, or a "
+    "custom field's name such as company_size. Empty: kept with the submission only (an Email "
+    "field fills the contact's email by itself).",
+    "options": "For select, radio buttons and checkbox group: the choices, one per line. "
+    "E.g.\n1-10\n11-50\n51+",
+    "max_length": "The most characters a visitor may type (text, email, text area, hidden). "
+    "Empty: 255, or 5,000 for a text area.",
+    "min_value": "Number fields: the smallest number accepted. E.g. 0",
+    "max_value": "Number fields: the largest number accepted. E.g. 150",
+    "notice_version": "Tracking consent only: the version of your privacy notice this box "
+    "agrees to, kept with each consent as proof. E.g. 2026-09. Empty: the current one.",
+}
+
+
+class FieldBuilderForm(django_forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Field
+        fields = list(FIELD_HELP)
+        help_texts = FIELD_HELP
+        widgets = {"options": django_forms.Textarea(attrs={"rows": 3})}
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        names = {f.name for f in Field._meta.concrete_fields} - {"id", "form"}
+        if names - set(cleaned):  # a box already has its own error
+            return cleaned
+        for problem in field_problems(form_field=Field(**{n: cleaned[n] for n in names})):
+            self.add_error(problem.field, problem.message)
+        return cleaned
+
+
+class FieldFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [
+            form.instance
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        problems = form_problems(form=self.instance, fields=kept)
+        if problems:
+            raise ValidationError(problems)
 
 
 class FieldInline(admin.StackedInline):  # type: ignore[type-arg]
     model = Field
+    form = FieldBuilderForm
+    formset = FieldFormSet
     extra = 0
     fields = [
         ("label", "alias", "type", "required", "order"),
@@ -23,6 +112,32 @@ class FieldInline(admin.StackedInline):  # type: ignore[type-arg]
         ("max_length", "min_value", "max_value"),
         "notice_version",
     ]
+
+
+class FormBuilderForm(django_forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Form
+        fields = list(FORM_HELP)
+        help_texts = FORM_HELP
+        widgets = {"allowed_origins": django_forms.Textarea(attrs={"rows": 3})}
+
+    def clean_allowed_origins(self) -> str:
+        text: str = self.cleaned_data["allowed_origins"]
+        problem = origins_problem(text=text)
+        if problem:
+            raise ValidationError(problem)
+        return text
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        if cleaned.get("kiosk") and cleaned.get("set_cookie_on_submission"):
+            self.add_error(
+                "set_cookie_on_submission",
+                "A kiosk form never sets a cookie (the screen is shared): with both on, this "
+                "switch would do nothing. Turn off one of them.",
+            )
+        return cleaned
 
 
 @admin.register(Form)
@@ -37,7 +152,9 @@ class FormAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ]
     list_filter = ["published", "set_cookie_on_submission", "kiosk", "double_opt_in"]
     search_fields = ["name"]
+    form = FormBuilderForm
     inlines = [FieldInline]
+    actions = ["delete_selected"]
     readonly_fields = ["embed_code", "preview"]
     fieldsets = [
         (
@@ -57,15 +174,32 @@ class FormAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "Privacy",
             {
                 "fields": ["set_cookie_on_submission", "kiosk", "double_opt_in"],
-                "description": "With the switch off, a submission never sets a cookie. "
-                "On, it sets the device cookie only if the visitor consents (or the "
-                "tracking mode is 'always'); kiosk embeds never do. With double opt-in, "
-                "a ticked email-consent box sends a confirmation link, and email consent "
-                "is recorded only when it is confirmed.",
+                "description": "What a submission may do beyond storing the answers.",
             },
         ),
         ("Embed", {"fields": ["embed_code", "preview"]}),
     ]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        for warning in form_warnings(fields=list(form.instance.fields.all())):
+            self.message_user(request, warning, level=messages.WARNING)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        ids = [int(object_id)] if object_id.isdigit() else []
+        context = {**(extra_context or {}), "form_users": form_users(form_ids=ids)}
+        return super().delete_view(request, object_id, context)
+
+    @admin.action(permissions=["delete"], description="Delete selected forms")
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet[Form]) -> Any:
+        """Django's own action, whose confirmation also names what loses the forms."""
+        response = django_delete_selected(self, request, queryset)
+        if isinstance(response, TemplateResponse) and response.context_data is not None:
+            ids = list(queryset.values_list("pk", flat=True))
+            response.context_data["form_users"] = form_users(form_ids=ids)
+        return response
 
     @admin.display(description="submissions")
     def submission_count(self, obj: Form) -> int:

@@ -5,8 +5,10 @@ from dataclasses import dataclass, field
 from consent.gate import FormFacts
 from contacts.models import Contact
 from contacts.selectors import contact_get_by_email
+from focus.models import FocusItem
 from forms.models import Field, FieldType, Form
 from forms.validation import Cleaned
+from pages.models import LandingPage
 
 _NAMES = ("first_name", "last_name")
 
@@ -66,4 +68,19 @@ def submission_facts(*, form: Form, cleaned: Cleaned, kiosk: bool) -> FormFacts:
         kiosk=kiosk or form.kiosk,
         tracking_ticked=tracking is not None,
         notice_version=tracking.notice_version if tracking is not None else "",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FormUsers:
+    """What shows a form besides its own embeds: these lose it when it is deleted."""
+
+    focus_items: list[FocusItem]
+    pages: list[LandingPage]
+
+
+def form_users(*, form_ids: list[int]) -> FormUsers:
+    return FormUsers(
+        focus_items=list(FocusItem.objects.filter(form_id__in=form_ids).order_by("name", "pk")),
+        pages=list(LandingPage.objects.filter(form_id__in=form_ids).order_by("title", "pk")),
     )

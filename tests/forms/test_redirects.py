@@ -115,10 +115,14 @@ def _admin_save(staff, **values):
         "success_message": "Thanks",
         "redirect_url": "",
         "allowed_origins": "",
-        "fields-TOTAL_FORMS": "0",
+        "fields-TOTAL_FORMS": "1",
         "fields-INITIAL_FORMS": "0",
         "fields-MIN_NUM_FORMS": "0",
         "fields-MAX_NUM_FORMS": "1000",
+        "fields-0-label": "Email",
+        "fields-0-alias": "email",
+        "fields-0-type": "email",
+        "fields-0-order": "0",
         **values,
     }
     return staff.post("/admin/forms/form/add/", data)
