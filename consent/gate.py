@@ -12,6 +12,8 @@ Rules, strongest first (docs/architecture.md, "The gate"):
  7. otherwise: anonymous counting only. A contact's recorded consent, reached through a signed
     email token, lets the hit be identified but never stored on the device: the token proves who
     received the email, not who is clicking.
+Whatever the rule, a hit made with a staff user's admin session (consentry/staff.py), the
+operator's own, counts nothing and writes or expires nothing; a form submission is still kept.
 
 A form submission (FormFacts) keeps nothing on the browser, neither a device nor the tick of its
 tracking-consent field, on a kiosk or when the form's "set cookie on submission" switch is off;
@@ -32,6 +34,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest
 
 from consent import registry
+from consentry.staff import staff_session
 
 if TYPE_CHECKING:
     from contacts.models import Contact
@@ -110,6 +113,7 @@ class Reason(enum.StrEnum):
     # Do-Not-Contact could not be read (database down): count anonymously, write nothing and
     # expire nothing, until it can be checked again.
     UNVERIFIED = "unverified"
+    STAFF = "staff"  # the operator's own hit (consentry/staff.py): not counted, nothing written
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +394,8 @@ def decide(
     def verdict(
         reason: Reason, *, store: bool = False, identify: bool = False, count: bool = True
     ) -> Decision:
+        if count and surface is not Surface.FORM and staff_session(request):
+            return Decision(surface, False, False, False, False, Reason.STAFF, browser, chosen)
         # A surface that cannot store (an email client's image fetch, a kiosk) writes nothing,
         # but it expires nothing the browser holds with a permit either: clearing follows the
         # permit.
