@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 
 from api.permissions import rollups_refresh_allowed
 from consentry.charts import bars, bucket_size, buckets, share
+from consentry.kinds import reports as registered_reports
 from forms.exports import cell_safe
 from tracker.reports import (
     DEFAULT_PRESET,
@@ -25,6 +26,7 @@ from tracker.reports import (
     RangeRefused,
     consent_rate,
     dimension_rows,
+    report_measures,
     report_range,
     series_totals,
     stats_daily,
@@ -49,7 +51,13 @@ SERIES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], bool]] = {
     ),
     "form": ("Form submissions", ("submissions",), ("submissions",), False),
     "focus": ("Focus items", ("views", "conversions"), ("views", "conversions"), False),
+    "asset": ("Asset downloads", ("downloads",), ("downloads",), False),
+    "dwc": ("Dynamic content", ("views", "personalised"), ("views", "personalised"), False),
+    # Seconds watched are in the table and the CSV: they share no axis with plays.
+    "video": ("Video plays", ("plays",), ("plays",), False),
 }
+# The link report is the email report's clicks, told apart only per link (the API's &object=).
+NOT_DRAWN = ("link",)
 DIMENSIONS: dict[str, str] = {
     "path": "Top pages",
     "referrer": "Referrers",
@@ -107,8 +115,21 @@ def _csv(name: str, start: dt.date, end: dt.date, header: Sequence[str], rows: A
     return response
 
 
+def _series() -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...], bool]]:
+    """The drawn series: those named above, then any other report a kind registers, its
+    figures side by side."""
+    registered = registered_reports()
+    drawn = {kind: shown for kind, shown in SERIES.items() if kind in registered}
+    for kind in registered:
+        if kind not in drawn and kind not in NOT_DRAWN:
+            measures = tuple(report_measures(kind=kind))
+            labels = tuple(m.replace("_", " ") for m in measures)
+            drawn[kind] = (kind.capitalize(), measures, labels, False)
+    return drawn
+
+
 def _export(table: str, start: dt.date, end: dt.date) -> HttpResponse:
-    if table in SERIES:
+    if table in _series():
         days = stats_daily(kind=table, start=start, end=end)
         measures = [k for k in days[0] if k != "day"]
         return _csv(
@@ -146,7 +167,7 @@ def reports(request: HttpRequest, *, site: admin.AdminSite) -> HttpResponse:
     span = {"start": start.isoformat(), "end": end.isoformat()}
     series = []
     totals: dict[str, dict[str, int]] = {}
-    for kind, (title, keys, labels, stacked) in SERIES.items():
+    for kind, (title, keys, labels, stacked) in _series().items():
         days = stats_daily(kind=kind, start=start, end=end)
         totals[kind] = series_totals(days)
         series.append(

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from playwright.sync_api import expect
 
-from tests.support.browser import TIMEOUT_MS
+from tests.support.browser import TIMEOUT_MS, overflow, within_width
 from tests.support.browser import chromium as chromium
 from tests.support.browser import tracker as tracker
 from tests.support.tracking import CHROME, send
@@ -50,10 +50,9 @@ def test_the_reports_page_fits_the_screen_with_its_figures_visible(
             shot = Path(tmp_path) / f"reports-{width}{query and '-year'}.png"
             page.screenshot(path=shot, full_page=True)
             assert shot.stat().st_size > 10_000
-            scroll, inner = page.evaluate(
-                "[document.documentElement.scrollWidth, window.innerWidth]"
-            )
-            assert scroll <= inner, f"the page is {scroll} px wide in a {inner} px window"
+            assert overflow(page) <= 0, f"the page is {overflow(page)} px wider than the window"
+            for figure in ("#total-hits", "#consent-rate", "#table-utm_source a.csv"):
+                within_width(page, figure, width)
         # A year is drawn by month: at most a dozen labels, whole and large enough to read.
         chart = page.locator("#series-page svg").bounding_box()
         labels = page.locator("#series-page svg text[text-anchor=middle]")
