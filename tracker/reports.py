@@ -15,6 +15,7 @@ from django.db.models.functions import TruncDate
 from consent.models import Action, ConsentRecord, Purpose
 from consentry.kinds import kinds
 from tracker.models import Audience, DailyStat
+from tracker.rollups import DIMENSIONS as ROLLED_UP
 
 # The longest range a report covers: a year, leap day included.
 MAX_RANGE_DAYS = 366
@@ -35,16 +36,11 @@ PAGE_MEASURES: tuple[str, ...] = tuple(
     for measure in ("hits", "visitors", "sessions")
 )
 
-# Dimension reports (`stats/?kind=`) -> the rollup dimensions they read (tracker/rollups.py).
+# Dimension reports (`stats/?kind=`) -> the rollup dimensions they read: each dimension
+# tracker/rollups.py rolls up, and `utm`, its three UTM tags together.
 DIMENSION_REPORTS: dict[str, tuple[str, ...]] = {
-    "path": ("path",),
-    "referrer": ("referrer",),
-    "utm": ("utm_source", "utm_medium", "utm_campaign"),
-    "utm_source": ("utm_source",),
-    "utm_medium": ("utm_medium",),
-    "utm_campaign": ("utm_campaign",),
-    "device": ("device",),
-    "browser": ("browser",),
+    **{name: (name,) for name in ROLLED_UP if name != "total"},
+    "utm": tuple(name for name in ROLLED_UP if name.startswith("utm_")),
 }
 DIMENSION_MEASURES = ("hits", "anonymous_visitors", "identified_visitors")
 
