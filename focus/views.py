@@ -22,7 +22,7 @@ from consent.cookies import apply, focus_seen_write
 from consent.gate import Surface, decide
 from focus.models import FocusEventKind, FocusItem, Frequency
 from focus.selectors import focus_published_frequency
-from focus.services import focus_event_record, focus_link, focus_text_clean
+from focus.services import focus_config, focus_event_record
 from tracker.views import PIXEL
 
 
@@ -36,33 +36,14 @@ def _item(focus_id: str, *, preview: bool = False) -> FocusItem:
     return item
 
 
-def _config(item: FocusItem, *, split: bool = False) -> dict[str, object]:
-    base = settings.PUBLIC_URL
-    link = focus_link(item=item)
-    form = (
-        f"{base}{reverse('form-generate-js')}?id={item.form_id}&focus={item.pk}"
-        if item.form_id and not link
-        else ""
-    )
-    return {
-        "id": item.pk,
-        "style": item.style,
-        "headline": item.headline,
-        "text": focus_text_clean(html=item.text),
-        "bg": item.background,
-        "fg": item.foreground,
-        "button": item.button_colour,
-        "label": item.button_label or "Open",
-        "href": f"{base}{reverse('email-click', args=[link.redirect_id])}" if link else "",
-        "form": form,
-        "formId": item.form_id,
-        "trigger": item.trigger,
-        "value": item.trigger_value,
-        # The display script counts nothing until its tracking layer arrives.
-        "pixel": "" if split else f"{base}{reverse('focus-viewpixel', args=[item.pk])}",
-        "split": split,
-        "tracking": f"{base}{reverse('focus-tracking-js', args=[item.pk])}" if split else "",
-    }
+def json_for_script(value: object) -> str:
+    """JSON that cannot close the <script> element it stands in."""
+    return json.dumps(value).replace("<", "\\u003c")
+
+
+def focus_script(*, item_id: int, config_json: str) -> str:
+    """The focus script, its config given as a JavaScript expression."""
+    return render_to_string("focus/focus.js", {"item_id": item_id, "config_json": config_json})
 
 
 @require_safe
@@ -102,9 +83,10 @@ def _script(request: HttpRequest, focus_id: str, *, split: bool) -> HttpResponse
     item = _item(focus_id, preview=preview)
     decision = decide(request, surface=Surface.FOCUS)
     seen = decision.browser.focus.seen if decision.browser.focus else {}
+    body: str
     if preview or item.due(last_shown=seen.get(str(item.pk)), now=int(time.time())):
-        config = json.dumps(_config(item, split=split)).replace("<", "\\u003c")
-        body: str = render_to_string("focus/focus.js", {"item_id": item.pk, "config_json": config})
+        config = focus_config(item=item, split=split, preview=preview)
+        body = focus_script(item_id=item.pk, config_json=json_for_script(config))
     else:
         body = f"/* focus item {item.pk} is not due for this browser */\n"
     response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
