@@ -1,0 +1,68 @@
+"""The form builder in a real Chromium: it fits a desktop and a phone without sideways
+scrolling, and a configuration that cannot work comes back with its message on the box.
+
+Nothing is mocked: the admin is the live Django server, read back from Chromium itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Browser, Page, expect
+
+from forms.models import Field
+from tests.support.browser import HostSite, Person, browsing
+from tests.support.browser import chromium as chromium
+from tests.support.browser import site as site
+from tests.support.forming import form_make
+
+pytestmark = [pytest.mark.browser]
+
+USERNAME, PASSWORD = "operator", "a long operator password"
+
+
+@pytest.fixture
+def operator(chromium: Browser, site: HostSite) -> Iterator[Person]:
+    User.objects.create_superuser(USERNAME, "operator@example.com", PASSWORD)
+    with browsing(Person.start(chromium, tracker=site.tracker)) as person:
+        page = person.page
+        page.goto(f"{person.tracker}/admin/login/?next=/admin/")
+        page.locator("#id_username").fill(USERNAME)
+        page.locator("#id_password").fill(PASSWORD)
+        with page.expect_navigation():
+            page.locator("#login-form [type=submit]").click()
+        yield person
+
+
+def fits(page: Page, name: str, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    page.wait_for_timeout(100)
+    scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+    assert scroll <= inner, f"{name} at {width}px overflows: {scroll} > {inner}"
+    shot = Path(f"/tmp/consentry-{name}-{width}.png")
+    page.screenshot(path=shot, full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_the_form_builder_fits_and_refuses_a_select_without_options(operator: Person) -> None:
+    form = form_make()
+    page = operator.page
+    page.goto(f"{operator.tracker}/admin/forms/form/{form.pk}/change/")
+    expect(page.locator("#id_fields-0-contact_field_helptext")).to_contain_text("custom field")
+    for width in (1366, 390):
+        fits(page, "form-builder", width)
+
+    page.set_viewport_size({"width": 1366, "height": 900})
+    size = Field.objects.get(form=form, alias="size")
+    row = next(n for n, f in enumerate(form.fields.all()) if f.pk == size.pk)
+    page.locator(f"#id_fields-{row}-options").fill("")
+    with page.expect_navigation():
+        page.locator("input[name=_save]").click()
+    expect(page.locator(f"#id_fields-{row}-options_error")).to_contain_text(
+        "A select field needs options to choose from"
+    )
+    size.refresh_from_db()
+    assert size.options == "1-10\n11-50\n51+"  # nothing saved
+    fits(page, "form-builder-errors", 390)
