@@ -4,9 +4,11 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from consent.models import ConsentRecord
@@ -137,7 +139,7 @@ class ContactAdmin(ContactTransferAdmin):
     def erase(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse | None:
         """First a page that names what will go, then, once confirmed, the erasure: it cannot
         be undone."""
-        if request.POST.get("confirm") == "yes":
+        if request.POST.get("post") == "yes":
             count = len(queryset)
             self.delete_queryset(request, queryset)
             messages.success(
@@ -147,19 +149,43 @@ class ContactAdmin(ContactTransferAdmin):
             )
             return None
         contacts = list(queryset.order_by("email", "pk"))
+        back = reverse("admin:contacts_contact_changelist")
+        return self._erase_confirmation(request, contacts, back=back, selected=True)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The change page's Delete: the same confirmation as the list's action (Django's own
+        would call the kept rows deleted and leave out the consent records)."""
+        contact = self.get_object(request, unquote(object_id))
+        if contact is None or not self.has_delete_permission(request, contact):
+            return super().delete_view(request, object_id, extra_context)  # its 404 or 403
+        if request.method == "POST" and request.POST.get("post") == "yes":
+            self.log_deletions(request, Contact.objects.filter(pk=contact.pk))
+            self.delete_model(request, contact)
+            messages.success(request, "Erased, with a tombstone left in the consent log.")
+            return HttpResponseRedirect(reverse("admin:contacts_contact_changelist"))
+        back = reverse("admin:contacts_contact_change", args=[contact.pk])
+        return self._erase_confirmation(request, [contact], back=back, selected=False)
+
+    def _erase_confirmation(
+        self, request: HttpRequest, contacts: list[Contact], *, back: str, selected: bool
+    ) -> TemplateResponse:
         shown = contacts[:ERASE_PREVIEW_MAX]
         return TemplateResponse(
             request,
             "admin/contacts/contact/erase_confirm.html",
             {
                 **self.admin_site.each_context(request),
-                "title": "Erase contacts",
+                "title": "Erase contacts" if selected else f"Erase {contacts[0]}",
                 "opts": self.model._meta,
                 "previews": contact_erasure_preview(contacts=shown),
                 "count": len(contacts),
                 "unlisted": len(contacts) - len(shown),
-                "ids": [contact.pk for contact in contacts],
+                # The list's action posts its selection back; the change page posts to itself.
+                "ids": [contact.pk for contact in contacts] if selected else [],
                 "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "back": back,
             },
         )
 

@@ -60,7 +60,7 @@ def test_after_confirming_the_contacts_are_gone(staff):
     ada = contact_upsert(email="ada@example.com")
     bob = contact_upsert(email="bob@example.com")
     kept = contact_upsert(email="kept@example.com")
-    response = staff.post(CHANGELIST, chosen(ada, bob, confirm="yes"), follow=True)
+    response = staff.post(CHANGELIST, chosen(ada, bob, post="yes"), follow=True)
     assert "Erased 2 contacts" in response.content.decode()
     assert list(Contact.objects.all()) == [kept]
     assert DataSubjectRequest.objects.filter(kind="erase").count() == 2
@@ -81,7 +81,7 @@ def test_the_confirmation_needs_the_erase_permission(client):
     )
     client.force_login(editor)
     ada = contact_upsert(email="ada@example.com")
-    for data in (chosen(ada), chosen(ada, confirm="yes")):
+    for data in (chosen(ada), chosen(ada, post="yes")):
         response = client.post(CHANGELIST, data)
         assert "Erase 1 contact?" not in response.content.decode()
     assert Contact.objects.filter(pk=ada.pk).exists()
@@ -91,5 +91,21 @@ def test_the_confirmation_is_refused_without_the_csrf_token():
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))
     ada = contact_upsert(email="ada@example.com")
-    assert strict.post(CHANGELIST, chosen(ada, confirm="yes")).status_code == 403
+    assert strict.post(CHANGELIST, chosen(ada, post="yes")).status_code == 403
     assert Contact.objects.filter(pk=ada.pk).exists()
+
+
+def test_the_change_pages_delete_shows_the_same_confirmation(staff):
+    ada = contact_upsert(email="ada@example.com")
+    dnc_add(contact=ada)
+    delete = f"{CHANGELIST}{ada.pk}/delete/"
+    page = staff.get(delete)
+    html = page.content.decode()
+    assert "Erase 1 contact? This cannot be undone." in html
+    assert counts(html, ada)["Do-Not-Contact entries"] == "1"
+    assert f'href="{CHANGELIST}{ada.pk}/change/" class="button cancel-link"' in html
+    assert Contact.objects.filter(pk=ada.pk).exists()
+    response = staff.post(delete, {"post": "yes"}, follow=True)
+    assert "Erased, with a tombstone left in the consent log." in response.content.decode()
+    assert not Contact.objects.filter(pk=ada.pk).exists()
+    assert DataSubjectRequest.objects.get().kind == "erase"
