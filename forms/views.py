@@ -36,6 +36,7 @@ from focus.services import focus_event_record
 from forms.mautic import MauticPost, mautic_post_read
 from forms.models import CONSENT_TYPES, Form
 from forms.selectors import form_get_published, submission_contact_get, submission_facts
+from forms.rendering import form_fields_context
 from forms.services import submission_record
 from forms.validation import Cleaned, submission_clean
 from tracker.minimise import page_parse
@@ -43,7 +44,6 @@ from tracker.minimise import page_parse
 MAX_BODY = 64 * 1024
 MAX_FIELDS = 100
 RATE_WINDOW = 600
-_INPUT_TYPES = {"email": "email", "number": "number", "date": "date"}
 # Scripts served as they are: Mautic's form script, ours (forms/js/).
 SCRIPTS = Path(__file__).resolve().parent / "js"
 
@@ -66,24 +66,7 @@ def _allowed(form: Form, origin: str, request: HttpRequest) -> bool:
 
 
 def _fields(form: Form, values: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
-    out = []
-    for f in form.fields.all():
-        value = values.get(f.alias, f.default)
-        out.append(
-            {
-                "alias": f.alias,
-                "label": f.label,
-                "type": f.type,
-                "required": f.required,
-                "choices": f.choices(),
-                "input_type": _INPUT_TYPES.get(f.type, "text"),
-                "value": value if isinstance(value, str) else "",
-                "selected": value if isinstance(value, list) else [value],
-                "checked": value in ("1", "on"),
-                "error": errors.get(f.alias, ""),
-            }
-        )
-    return out
+    return form_fields_context(fields=form.fields.all(), values=values, errors=errors)
 
 
 def _form_html(
