@@ -73,6 +73,13 @@ class ContactAdmin(ContactTransferAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
         return contact_list()
 
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # "Erase the selected contacts" is the one way: Django's own "Delete selected" would
+        # do the same behind a page that calls the rows kept in the figures deleted.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     def get_form(
         self, request: HttpRequest, obj: Contact | None = None, change: bool = False, **kwargs: Any
     ) -> Any:

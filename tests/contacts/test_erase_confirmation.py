@@ -109,3 +109,12 @@ def test_the_change_pages_delete_shows_the_same_confirmation(staff):
     assert "Erased, with a tombstone left in the consent log." in response.content.decode()
     assert not Contact.objects.filter(pk=ada.pk).exists()
     assert DataSubjectRequest.objects.get().kind == "erase"
+
+
+def test_erasing_is_the_lists_one_way_to_remove_contacts(staff):
+    contact_upsert(email="ada@example.com")
+    actions = [
+        value for value, _ in staff.get(CHANGELIST).context["action_form"].fields["action"].choices
+    ]
+    assert "erase" in actions
+    assert "delete_selected" not in actions
