@@ -6,6 +6,7 @@ The README's configuration table lists each variable; keep the two in step.
 from __future__ import annotations
 
 import secrets
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -320,7 +321,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ConsentryAutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -328,10 +329,23 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"user": "6000/hour"},
 }
 
+
+def _release() -> str:
+    try:
+        return version("consentry")
+    except PackageNotFoundError:  # run from a copy of the sources that was never installed
+        return "unknown"
+
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Consentry API",
-    "DESCRIPTION": "Contacts, consent, Do-Not-Contact and the tracked objects.",
-    "VERSION": "1",
+    "DESCRIPTION": "Contacts, consent, Do-Not-Contact and the tracked objects. Every path is "
+    "under /api/v1/; authenticate with `Authorization: Token <key>` (a token from the admin or "
+    "`manage.py drf_create_token USER`).",
+    # The server's release; the API's own version is the /api/v1/ of every path.
+    "VERSION": _release(),
+    # Tags and operation ids are derived from the path after this prefix (api/schema.py).
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "SERVE_INCLUDE_SCHEMA": False,
     # Served from our own static files: the docs work offline and without a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
