@@ -53,6 +53,8 @@ def test_the_reports_page_fits_the_screen_with_its_figures_visible(
             assert overflow(page) <= 0, f"the page is {overflow(page)} px wider than the window"
             for figure in ("#total-hits", "#consent-rate", "#table-utm_source a.csv"):
                 within_width(page, figure, width)
+            # Today's bar is on screen: a chart wider than a phone opens on its latest days.
+            within_width(page, "#page-chart svg rect:has(title)", width)
         # A year is drawn by month: at most a dozen labels, whole and large enough to read.
         chart = page.locator("#series-page svg").bounding_box()
         labels = page.locator("#series-page svg text[text-anchor=middle]")
