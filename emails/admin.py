@@ -228,16 +228,17 @@ class EmailAdmin(FigureColumns, admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = [ArchivedFilter]
     search_fields = ["name", "subject"]
     readonly_fields = ["preview", "figures", "archived_at"]
+    # The figures first: after a send, they are what the operator comes for.
     fields = [
         "name",
         "subject",
+        "figures",
         "from_name",
         "from_email",
         "basis",
         "html",
         "text",
         "preview",
-        "figures",
         "archived_at",
     ]
     actions = ["test_send", "archive", "unarchive"]
@@ -435,6 +436,14 @@ class EmailSendAdmin(FigureColumns, admin.ModelAdmin):  # type: ignore[type-arg]
 
     def figures_read(self, obj: EmailSend) -> Reach:
         return send_stats(send=obj)
+
+    # A send is the record of who was mailed and what its figures count: read, never edited
+    # nor deleted (its email is archived instead).
+    def has_change_permission(self, request: HttpRequest, obj: EmailSend | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: EmailSend | None = None) -> bool:
+        return False
 
     @admin.display(description="figures")
     def figures(self, obj: EmailSend) -> str:

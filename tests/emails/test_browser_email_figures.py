@@ -1,0 +1,130 @@
+"""An email's figures in a real Chromium, as the operator reads them after a send: a reader
+opens the message and follows its link in their browser; the operator, signed in to the admin,
+previews the email, opens the demo page and follows the same link, and none of it counts. The
+email's and the send's pages fit a 1366 px and a 390 px window, their figures on screen."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Browser, Response, expect
+
+from emails.models import EmailClick, EmailOpen, Recipient
+from emails.rendering import message_render
+from emails.selectors import email_stats
+from tests.support.browser import (
+    BLANK,
+    SHOP_PAGES,
+    TIMEOUT_MS,
+    HostSite,
+    Person,
+    browsing,
+    overflow,
+)
+from tests.support.browser import chromium as chromium
+from tests.support.browser import site as site
+from tests.support.emailing import sent_to
+from tracker.models import AnonymousHit, PageHit
+
+pytestmark = [pytest.mark.browser]
+
+USERNAME, PASSWORD = "operator", "a long operator password"
+SHOTS = Path("/tmp/consentry-email-figures")
+
+
+@dataclass(kw_only=True)
+class Browsing(Person):
+    def visit(self, url: str) -> Response:
+        response = self.page.goto(url)
+        assert response is not None
+        assert response.status == 200, f"{url}: {response.status}"
+        return response
+
+
+@dataclass(kw_only=True)
+class Operator(Browsing):
+    def log_in(self) -> None:
+        self.visit(f"{self.tracker}/admin/login/?next=/admin/")
+        self.page.locator("#id_username").fill(USERNAME)
+        self.page.locator("#id_password").fill(PASSWORD)
+        with self.page.expect_navigation(timeout=TIMEOUT_MS):
+            self.page.locator("#login-form [type=submit]").click()
+        expect(self.page.locator("#user-tools strong")).to_have_text(USERNAME)
+
+    def fits(self, name: str) -> None:
+        """The page fits a desktop's and a phone's window; a screenshot of each."""
+        SHOTS.mkdir(exist_ok=True)
+        for width in (1366, 390):
+            self.page.set_viewport_size({"width": width, "height": 900})
+            self.page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+            assert overflow(self.page) <= 0, f"{name} is wider than {width} px"
+        self.page.set_viewport_size({"width": 1366, "height": 900})
+
+
+@pytest.fixture
+def operator(chromium: Browser, site: HostSite) -> Iterator[Operator]:
+    User.objects.create_superuser(USERNAME, "operator@example.com", PASSWORD)
+    with browsing(Operator.start(chromium, tracker=site.tracker)) as person:
+        person.answer(SHOP_PAGES, BLANK)
+        yield person
+
+
+@pytest.fixture
+def reader(chromium: Browser, site: HostSite) -> Iterator[Browsing]:
+    with browsing(Browsing.start(chromium, tracker=site.tracker)) as person:
+        person.answer(SHOP_PAGES, BLANK)
+        yield person
+
+
+def _pixel_and_link(recipient: Recipient) -> tuple[str, str]:
+    html = message_render(recipient=recipient).html
+    (pixel,) = re.findall(r'src="([^"]+/email/[^"]+\.gif)"', html)
+    (link,) = set(re.findall(r'href="([^"]+/r/[^"]+)"', html))
+    return pixel, link.replace("&amp;", "&")
+
+
+def test_the_operator_reads_the_figures_and_their_own_visits_count_nothing(
+    operator: Operator, reader: Browsing, site: HostSite
+) -> None:
+    ann = sent_to("ann@example.com", consented=True)
+    sent_to("bob@example.com", consented=True, email=ann.email)
+    pixel, link = _pixel_and_link(ann.recipient)
+    reader.visit(pixel)
+    reader.visit(link)
+    reader.until(lambda: EmailClick.objects.exists(), "the reader's click")
+    figures = email_stats(email=ann.email)
+    assert (figures.sent, figures.unique_opens, figures.unique_clicks) == (2, 1, 1)
+
+    operator.log_in()
+    page = f"{site.tracker}/admin/emails/email/{ann.email.pk}/change/"
+    operator.visit(page)
+    reach = operator.page.locator("table.email-figures-reach tbody td")
+    expect(reach).to_have_text(["2", "0", "0", "2", "1", "50.0 %", "1", "50.0 %", "100.0 %"])
+    operator.fits("email")
+
+    # The operator's preview, the demo page and the reader's link in the operator's browser.
+    operator.visit(f"{site.tracker}/admin/emails/email/{ann.email.pk}/preview/")
+    with operator.page.expect_response(
+        lambda r: r.url.endswith("/mtc/event") and r.request.method == "POST",
+        timeout=TIMEOUT_MS,
+    ) as answer:
+        operator.visit(f"{site.tracker}/demo/")
+    assert answer.value.json()["reason"] == "staff"
+    operator.visit(pixel)
+    operator.visit(link)
+    assert not AnonymousHit.objects.exists()
+    assert not PageHit.objects.exists()
+    assert EmailOpen.objects.count() == 1
+    assert EmailClick.objects.count() == 1
+    assert email_stats(email=ann.email) == figures
+
+    operator.visit(page)
+    expect(reach).to_have_text(["2", "0", "0", "2", "1", "50.0 %", "1", "50.0 %", "100.0 %"])
+    operator.visit(f"{site.tracker}/admin/emails/emailsend/{ann.recipient.send_id}/change/")
+    expect(operator.page.locator("table.email-figures-reach")).to_be_visible()
+    operator.fits("send")
