@@ -25,7 +25,10 @@ ASSET_CT_SALT = "consentry.asset.ct"
 
 
 def asset_ct_make(*, slug: str, recipient: Recipient) -> str:
-    """A signed ct for an asset link in an email, bound to that asset."""
+    """A signed ct for an asset link in an email, bound to that asset; none for a recipient
+    kept after an erasure (it has no token: the link names no one)."""
+    if recipient.token is None:
+        return ""
     return bound_token_make(salt=ASSET_CT_SALT, bound=slug, token=recipient.token)
 
 
