@@ -125,7 +125,7 @@ class FocusItemAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ]
 
     class Media:
-        js = ["focus/builder.js"]
+        js = ["forms/live-preview.js", "focus/builder.js"]
         css = {"all": ["focus/builder.css"]}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[FocusItem]:
@@ -206,10 +206,10 @@ class FocusItemAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description="live preview")
     def preview(self, obj: FocusItem) -> str:
-        # Filled in by focus/builder.js from the values on the page, saved or not; the
+        # Filled in by forms/live-preview.js from the values on the page, saved or not; the
         # preview never loads the public script, so it is never counted as a view.
         return format_html(
-            '<div class="focus-preview" data-preview-url="{}" data-item="{}">'
+            '<div class="live-preview focus-preview" data-preview-url="{}" data-item="{}">'
             '<iframe title="preview" class="focus-preview-frame"></iframe>'
             '<p class="help">Follows your changes before you save. Nothing in it is counted '
             "or sent.</p></div>",

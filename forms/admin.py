@@ -6,16 +6,20 @@ from django import forms as django_forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
 from forms.exports import submissions_csv
 from forms.models import Field, Form, Submission
+from forms.rendering import form_fields_context
 from forms.selectors import form_users
 from forms.validation import field_problems, form_problems, form_warnings, origins_problem
 
@@ -155,6 +159,10 @@ class FormAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = FormBuilderForm
     inlines = [FieldInline]
     actions = ["delete_selected"]
+
+    class Media:
+        js = ["forms/live-preview.js"]
+
     readonly_fields = ["embed_code", "preview"]
     fieldsets = [
         (
@@ -215,14 +223,66 @@ class FormAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description="live preview")
     def preview(self, obj: Form) -> str:
-        if not obj.pk:
-            return "Save the form first."
-        url = reverse("form-embed", args=[obj.pk])
+        # The saved form at first; then forms/live-preview.js redraws it from the values on
+        # the page as they change. Sandboxed: a form in it cannot be sent.
         return format_html(
-            '<iframe src="{}" title="preview" style="width:100%;min-height:420px;'
-            'border:1px solid #ccc" sandbox=""></iframe>',
-            url,
+            '<div class="live-preview" data-preview-url="{}" data-item="{}">'
+            '<iframe{} title="preview" style="width:100%;max-width:100%;min-height:420px;'
+            'border:1px solid #ccc" sandbox=""></iframe>'
+            '<p class="help">Follows your changes before you save; nothing in it can be sent.'
+            "</p></div>",
+            reverse("admin:forms_form_preview"),
+            obj.pk or "",
+            format_html(' src="{}"', reverse("form-embed", args=[obj.pk])) if obj.pk else "",
         )
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(require_POST(self.preview_view))
+        return [path("preview/", view, name="forms_form_preview"), *super().get_urls()]
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """The form as the builder's unsaved values show it, settings and fields, as a page for
+        the preview frame, with what saving would refuse listed above it. It writes nothing."""
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        builder = self.get_form(request)(data=request.POST)
+        builder.is_valid()  # the form takes every value that is valid
+        form: Form = builder.instance
+        saved = request.POST.get("item", "")
+        # The saved form's own rows are read as such, not as new ones.
+        form.pk = int(saved) if saved.isdigit() and len(saved) <= 12 else None
+        inline = FieldInline(Form, self.admin_site)
+        rows = inline.get_formset(request)(data=request.POST, instance=form, prefix="fields")
+        rows.is_valid()
+        shown, problems = [], [str(m) for ms in builder.errors.values() for m in ms]
+        for row in rows.forms:
+            cleaned = getattr(row, "cleaned_data", {})
+            if cleaned.get("DELETE") or not (row.has_changed() or row.instance.pk):
+                continue
+            shown.append(row.instance)
+            label = row.instance.label or "A new field"
+            problems += [f"{label}: {m}" for ms in row.errors.values() for m in ms]
+        problems += [str(m) for m in rows.non_form_errors()]
+        shown.sort(key=lambda f: f.order or 0)
+        html = render_to_string(
+            "forms/form.html",
+            {
+                "form": form,
+                "fields": form_fields_context(fields=shown, values={}, errors={}),
+                "action": "",
+                "kiosk": False,
+            },
+        )
+        page = format_html(
+            '<!doctype html><html lang="en"><meta charset="utf-8"><title>Preview</title>'
+            '<body style="font:14px system-ui;margin:1rem">'
+            '<ul class="problems" style="color:#b91c1c">{}</ul>{}</body></html>',
+            format_html_join("", "<li>{}</li>", ((m,) for m in problems)),
+            mark_safe(html),  # noqa: S308 -- rendered by the template, which escapes
+        )
+        response = HttpResponse(page, content_type="text/html; charset=utf-8")
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 @admin.register(Submission)

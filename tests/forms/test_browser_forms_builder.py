@@ -46,7 +46,9 @@ def fits(page: Page, name: str, width: int) -> None:
     assert shot.stat().st_size > 10_000
 
 
-def test_the_form_builder_fits_and_refuses_a_select_without_options(operator: Person) -> None:
+def test_the_form_builder_fits_previews_changes_and_refuses_a_select_without_options(
+    operator: Person,
+) -> None:
     form = form_make()
     page = operator.page
     page.goto(f"{operator.tracker}/admin/forms/form/{form.pk}/change/")
@@ -55,6 +57,14 @@ def test_the_form_builder_fits_and_refuses_a_select_without_options(operator: Pe
         fits(page, "form-builder", width)
 
     page.set_viewport_size({"width": 1366, "height": 900})
+    # The preview follows a change before it is saved.
+    preview = page.frame_locator("iframe[title=preview]")
+    expect(preview.locator("form.consentry-form")).to_contain_text("First name")
+    first = next(n for n, f in enumerate(form.fields.all()) if f.alias == "first_name")
+    page.locator(f"#id_fields-{first}-label").fill("Your first name")
+    expect(preview.locator("label[for$=-first_name]")).to_have_text("Your first name")
+    assert Field.objects.get(form=form, alias="first_name").label == "First name"
+
     size = Field.objects.get(form=form, alias="size")
     row = next(n for n, f in enumerate(form.fields.all()) if f.pk == size.pk)
     page.locator(f"#id_fields-{row}-options").fill("")

@@ -26,8 +26,8 @@ def staff(client):
     return client
 
 
-def save(staff, fields=(EMAIL,), **values):
-    """POST the builder's add page as a browser would: the form's settings and its fields."""
+def builder(fields=(EMAIL,), **values) -> dict[str, str]:
+    """The builder's add page as a browser posts it: the form's settings and its fields."""
     data = {
         "name": "Contact us",
         "published": "on",
@@ -44,7 +44,11 @@ def save(staff, fields=(EMAIL,), **values):
         row = {"order": str(n), "default": "", "options": "", "contact_field": "", **spec}
         data.update({f"fields-{n}-{key}": value for key, value in row.items()})
     data.update(values)
-    return staff.post("/admin/forms/form/add/", data)
+    return data
+
+
+def save(staff, fields=(EMAIL,), **values):
+    return staff.post("/admin/forms/form/add/", builder(fields, **values))
 
 
 def errors(page) -> list[str]:
@@ -295,3 +299,57 @@ def test_deleting_a_form_names_the_focus_items_and_landing_pages_that_use_it(sta
     assert listing.status_code == 200
     assert "Webinar</a>" in listing.content.decode()
     assert Form.objects.count() == 2  # only asked, not deleted yet
+
+
+def preview(client, fields=(EMAIL,), **values):
+    """The builder's values, as its page posts them to the preview view."""
+    return client.post("/admin/forms/form/preview/", builder(fields, **values))
+
+
+def test_the_preview_shows_the_unsaved_form_and_saves_nothing(staff):
+    size = {"label": "Company size", "alias": "size", "type": "select", "options": "1-10\n11+"}
+    page = preview(staff, fields=[EMAIL, size], submit_label="Sign me up").content.decode()
+    assert 'type="email" name="email" value="" required>' in page
+    assert '<option value="11+">11+</option>' in page
+    assert '<button type="submit">Sign me up</button>' in page
+    assert (Form.objects.count(), Field.objects.count()) == (0, 0)
+
+
+def test_the_preview_of_a_saved_form_follows_its_changed_rows_and_lists_the_problems(staff):
+    form = form_make()
+    rows = list(form.fields.all())
+    data = {
+        "item": str(form.pk),
+        "fields-INITIAL_FORMS": str(len(rows)),
+        "fields-TOTAL_FORMS": str(len(rows)),
+    }
+    specs = []
+    for row in rows:
+        spec = {
+            "id": str(row.pk),
+            "form": str(form.pk),
+            "label": row.label,
+            "alias": row.alias,
+            "type": row.type,
+            "options": row.options,
+            "contact_field": row.contact_field,
+            "notice_version": row.notice_version,
+        }
+        if row.alias == "first_name":
+            spec["label"] = "Your first name"
+        if row.alias == "size":
+            spec["options"] = ""
+        specs.append(spec)
+    page = preview(staff, fields=specs, **data).content.decode()
+    assert "Your first name" in page
+    assert "Company size: A select field needs options" in html.unescape(page)
+    assert Field.objects.get(alias="first_name").label == "First name"
+
+
+def test_the_form_preview_is_for_staff_only_and_needs_the_pages_csrf_token(staff):
+    from django.test import Client
+
+    assert preview(Client()).status_code == 302
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(User.objects.get(username="boss"))
+    assert preview(strict).status_code == 403

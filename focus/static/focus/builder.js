@@ -1,7 +1,6 @@
-// The focus builder: colour pickers kept in step with their #rrggbb boxes, and the live
-// preview, redrawn from the values on the page (saved or not) as they change. The preview
-// page comes from the admin's preview view, which stores nothing and counts nothing. A file of
-// its own, as the admin's content security policy allows no inline script.
+// The focus builder's colour pickers, kept in step with their #rrggbb boxes (the live preview
+// is forms/live-preview.js). A file of its own, as the admin's content security policy allows
+// no inline script.
 (function () {
   "use strict";
   var HEX = /^#[0-9a-fA-F]{6}$/;
@@ -20,55 +19,9 @@
     });
   }
 
-  function preview() {
-    var holder = document.querySelector(".focus-preview[data-preview-url]");
-    var frame = holder && holder.querySelector("iframe");
-    var form = holder && holder.closest("form");
-    if (!frame || !form) return;
-    var timer = null;
-    var asked = 0;
-    var drawn = null;
-    function draw() {
-      var data = new FormData(form);
-      data.set("item", holder.dataset.item || "");
-      // A change event that follows an input event changes nothing: keep what the preview
-      // shows (a form opened in it, say).
-      var values = new URLSearchParams(data).toString();
-      if (values === drawn) return;
-      drawn = values;
-      var mine = ++asked;
-      fetch(holder.dataset.previewUrl, {
-        method: "POST",
-        body: data,
-        credentials: "same-origin",
-        headers: { "X-Requested-With": "XMLHttpRequest" },
-      })
-        .then(function (response) {
-          if (!response.ok) throw new Error(String(response.status));
-          return response.text();
-        })
-        .then(function (page) {
-          if (mine !== asked) return; // a newer drawing is on its way
-          frame.srcdoc = page;
-        })
-        .catch(function () { drawn = null; holder.dataset.failed = "1"; });
-    }
-    function later() {
-      clearTimeout(timer);
-      timer = setTimeout(draw, 250);
-    }
-    form.addEventListener("input", later);
-    form.addEventListener("change", later);
-    draw();
-  }
-
-  function start() {
-    colours();
-    preview();
-  }
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
+    document.addEventListener("DOMContentLoaded", colours);
   } else {
-    start();
+    colours();
   }
 })();
