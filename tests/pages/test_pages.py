@@ -208,3 +208,13 @@ def test_a_landing_page_embeds_its_form(client):
     form = form_make()
     page_make(form=form)
     assert f"/form/generate.js?id={form.pk}" in client.get("/p/autumn").content.decode()
+
+
+def test_an_asset_link_for_a_recipient_kept_after_erasure_names_no_one():
+    from contacts.rights import contact_erase
+
+    sent = sent_to("ada@example.com", consented=True)
+    contact_erase(contact=sent.contact)
+    sent.recipient.refresh_from_db()
+    assert sent.recipient.token is None
+    assert asset_ct_make(slug="price-list", recipient=sent.recipient) == ""
