@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from contacts.imports import MAX_FIELD_LENGTH
 from contacts.models import DUPLICATE_EMAIL, Contact
 from contacts.selectors import CORE_FIELDS, CustomField, contact_get_by_email
+from forms.models import FieldType
 
 PREFIX = "custom__"
 NEW_NAME, NEW_VALUE = "new_field_name", "new_field_value"
@@ -39,28 +40,30 @@ def custom_formfield(field: CustomField, value: Any) -> forms.Field:
     # The admin shows help texts as HTML, and a name may come from an import or the API.
     help_text = format_html("Custom field “{}”. {}", field.alias, _BLANK_HELP)
     common: dict[str, Any] = {"label": field.label, "required": False, "help_text": help_text}
-    if field.type in ("select", "radio"):
+    if field.type in (FieldType.SELECT, FieldType.RADIO):
         options = [*field.choices, *([value] if isinstance(value, str) and value else [])]
         return forms.ChoiceField(
             choices=[("", "—"), *((o, o) for o in dict.fromkeys(options))], **common
         )
-    if field.type == "checkbox_group":
+    if field.type == FieldType.CHECKBOX_GROUP:
         held = [str(v) for v in value] if isinstance(value, list) else []
         options = list(dict.fromkeys([*field.choices, *held]))
         return forms.MultipleChoiceField(
             choices=[(o, o) for o in options], widget=forms.CheckboxSelectMultiple, **common
         )
-    if field.type == "email":
+    if field.type == FieldType.EMAIL:
         return forms.EmailField(max_length=254, **common)
-    if field.type == "number":
+    if field.type == FieldType.NUMBER:
         return forms.DecimalField(**common)
-    if field.type == "date":
+    if field.type == FieldType.DATE:
         return forms.DateField(
             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             input_formats=["%Y-%m-%d"],
             **common,
         )
-    widget = forms.Textarea(attrs={"rows": 3}) if field.type == "textarea" else forms.TextInput
+    widget = (
+        forms.Textarea(attrs={"rows": 3}) if field.type == FieldType.TEXTAREA else forms.TextInput
+    )
     return forms.CharField(max_length=MAX_FIELD_LENGTH, widget=widget, **common)
 
 
