@@ -13,7 +13,7 @@ from django.urls import URLPattern, path
 
 from api.permissions import rollups_refresh_allowed
 from consent import registry
-from consentry import admin_reports, dashboard
+from consentry import admin_reports, dashboard, sites
 from tracker.reports import today_utc
 from tracker.rollups import rollup_recent
 
@@ -79,7 +79,7 @@ class ConsentryAdminSite(admin.AdminSite):
             ("Cookie domain", settings.COOKIE_DOMAIN or "host only"),
             ("Secure cookies", settings.COOKIE_SECURE),
             ("SameSite", settings.COOKIE_SAMESITE),
-            ("Tracked sites", ", ".join(settings.TRACKED_SITES) or "none"),
+            ("Tracked sites", ", ".join(sorted(sites.sites_tracked())) or "none"),
             ("Trusted proxies", ", ".join(map(str, settings.TRUSTED_PROXIES)) or "none"),
         ]
         context = {

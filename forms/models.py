@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from consentry.redirects import browser_url_validate, origins_read, redirect_target, url_read
+from consentry.sites import sites_tracked
 
 
 class Form(models.Model):
@@ -19,7 +20,7 @@ class Form(models.Model):
     )
     # Where a visitor goes after submitting; must be an allowed origin (no open redirect).
     redirect_url = models.URLField(max_length=2048, blank=True, default="")
-    # Origins that may embed and submit this form, one per line (besides TRACKED_SITES).
+    # Origins that may embed and submit this form, one per line (besides the tracked sites).
     allowed_origins = models.TextField(blank=True, default="")
     # Off by default: a plain contact form should not track. On, a submission may identify
     # the browser, if the gate permits it (mode always, the tracking-consent field ticked, or
@@ -43,7 +44,7 @@ class Form(models.Model):
     def redirect_origins(self) -> frozenset[str]:
         """Where a visitor may be sent after submitting: this form's origins, the tracked
         sites and the tracker itself (the view adds the host the visitor reached it by)."""
-        return origins_read([*self.origins(), *settings.TRACKED_SITES, settings.PUBLIC_URL])
+        return origins_read([*self.origins(), *sites_tracked(), settings.PUBLIC_URL])
 
     def clean(self) -> None:
         redirect_url_check(redirect_url=self.redirect_url, allowed=self.redirect_origins())

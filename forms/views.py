@@ -31,12 +31,13 @@ from consentry.csp import frame_ancestors_allow
 from consentry.ratelimit import rate_limit_hit
 from consentry.redirects import origins_read, redirect_target, url_read
 from consentry.scripts import script_response
+from consentry.sites import site_tracked, sites_tracked
 from focus.models import FocusEventKind, FocusItem
 from focus.services import focus_event_record
 from forms.mautic import MauticPost, mautic_post_read
 from forms.models import CONSENT_TYPES, Form
-from forms.selectors import form_get_published, submission_contact_get, submission_facts
 from forms.rendering import form_fields_context
+from forms.selectors import form_get_published, submission_contact_get, submission_facts
 from forms.services import submission_record
 from forms.validation import Cleaned, submission_clean
 from tracker.minimise import page_parse
@@ -59,9 +60,7 @@ def _own_origins(request: HttpRequest) -> set[str]:
 
 def _allowed(form: Form, origin: str, request: HttpRequest) -> bool:
     return (
-        origin in form.origins()
-        or origin in settings.TRACKED_SITES
-        or origin in _own_origins(request)
+        origin in form.origins() or site_tracked(origin=origin) or origin in _own_origins(request)
     )
 
 
@@ -206,7 +205,7 @@ def _action(form: Form) -> str:
 
 
 def _frame_policy(form: Form, response: HttpResponseBase) -> None:
-    ancestors = " ".join(["'self'", *form.origins(), *settings.TRACKED_SITES])
+    ancestors = " ".join(["'self'", *form.origins(), *sorted(sites_tracked())])
     response["Content-Security-Policy"] = f"frame-ancestors {ancestors}; script-src 'none'"
 
 
@@ -227,7 +226,7 @@ def _framed(request: HttpRequest, form: Form, response: HttpResponseBase) -> Htt
     url = url_read(redirect) if redirect else None
     frame_ancestors_allow(
         response,
-        origins=[*form.origins(), *settings.TRACKED_SITES],
+        origins=[*form.origins(), *sorted(sites_tracked())],
         form_action=[url.origin] if url is not None else [],
     )
     return response

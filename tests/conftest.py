@@ -70,10 +70,12 @@ def _fresh_cache() -> Iterator[None]:
     """Rate-limit counters and other cached values never leak from one test to the next."""
     from django.core.cache import cache
 
+    from consentry.sites import sites_forget
     from focus.selectors import focus_frequencies_forget
 
     cache.clear()
     focus_frequencies_forget()
+    sites_forget()
     yield
     cache.clear()
 

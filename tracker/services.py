@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from consent.gate import Decision, device_id_for
 from consent.ip import masked_client_ip
+from consentry.sites import site_tracked
 from tracker.enqueue import event_enqueue
 from tracker.machines import machine_source
 from tracker.minimise import (
@@ -147,8 +148,9 @@ def hit_record(
 
 
 def site_allowed(site: str, request: HttpRequest) -> bool:
-    """Sites this tracker counts for: TRACKED_SITES, and the tracker's own origin."""
-    if site in settings.TRACKED_SITES:
+    """Sites this tracker counts for: the tracked sites (consentry.sites: the admin's list,
+    seeded by TRACKED_SITES), and the tracker's own origin."""
+    if site_tracked(origin=site):
         return True
     public = page_parse(settings.PUBLIC_URL)  # cached: one parse per process
     if public is not None and site == public.site:

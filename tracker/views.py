@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.utils.log import log_response
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -22,6 +23,7 @@ from consent.ip import masked_client_ip
 from consent.services import choice_report
 from consentry.ratelimit import event_limiter
 from consentry.scripts import script_response
+from consentry.sites import HINT, site_refusal_note
 from contacts.models import Contact
 from contacts.selectors import device_owner
 from tracker.inputs import (
@@ -78,6 +80,42 @@ def _error(request: HttpRequest, exc: BadInput) -> HttpResponseBase:
     return _cors(request, response)
 
 
+def _not_tracked(request: HttpRequest, site: str) -> HttpResponseBase:
+    """A site that is not tracked: still a 403 that stores and sets nothing, but one its page
+    may read (CORS), saying why, so that the script can tell its owner in the console (a
+    refusal without CORS headers shows only as a generic CORS error there). The script hands
+    the consent part to onConsent, so a banner waiting for a reply is not left hanging."""
+    site_refusal_note(origin=site)
+    hint = f"{site} is not tracked by this Consentry server: {HINT}"
+    response = JsonResponse(
+        {
+            "error": "site_not_tracked",
+            "origin": site,
+            "hint": hint,
+            "consent": "none",
+            "counted": False,
+            "reason": "site_not_tracked",
+        },
+        status=403,
+    )
+    response["Vary"] = "Origin, Cookie"
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin:
+        # Only this refusal is shared with an untracked origin; it holds nothing but its name.
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Credentials"] = "true"
+    # Django would log "Forbidden: /mtc/event"; this line says which site and why.
+    log_response(
+        "Site not tracked: %s refused at %s (%s)",
+        site,
+        request.path,
+        HINT,
+        response=response,
+        request=request,
+    )
+    return response
+
+
 def _state(decision: Decision, counted: bool) -> dict[str, object]:
     choice = decision.choice
     return {
@@ -94,9 +132,7 @@ def event(request: HttpRequest) -> HttpResponseBase:
     (mtc_id, mautic_device_id, contact ids, emails) are ignored: only the gate identifies."""
     origin = request.META.get("HTTP_ORIGIN")
     if origin and not site_allowed(origin.lower(), request):
-        return JsonResponse(
-            {"error": "origin_not_allowed", "detail": "this site is not tracked"}, status=403
-        )
+        return _not_tracked(request, origin.lower())
     if request.method == "OPTIONS":
         preflight = HttpResponse(status=204)
         preflight["Access-Control-Allow-Methods"] = "POST"
@@ -119,7 +155,7 @@ def event(request: HttpRequest) -> HttpResponseBase:
     if page is None:
         return _error(request, BadInput(400, "invalid_page_url", "page_url must be an http(s) URL"))
     if not site_allowed(page.site, request):
-        return _error(request, BadInput(403, "site_not_allowed", "this site is not tracked"))
+        return _not_tracked(request, page.site)
     page_gpc = data.get("gpc") in ("1", "true")
     response = JsonResponse({})
     kind = data.get("type", "pageview")
@@ -245,6 +281,9 @@ def pixel(request: HttpRequest) -> HttpResponseBase:
         device_id = _record(request, decision, page, data, fields).device_id
     elif status == 200:
         status = 400
+        if page is not None:
+            site_refusal_note(origin=page.site)
+            error = f"site_not_tracked: {page.site} is not tracked; {HINT}"
     response = HttpResponse(PIXEL, content_type="image/gif", status=status)
     response["Cache-Control"] = "no-store"
     if error:

@@ -173,7 +173,7 @@ def test_query_strings_and_referrers_are_cut_down(client):
 
 
 @override_settings(TRACKED_SITES=["https://shop.example.com"])
-def test_cors_is_granted_only_to_tracked_sites(client):
+def test_cors_is_granted_to_tracked_sites_and_an_untracked_one_may_read_only_its_refusal(client):
     ok = send(
         client, page_url="https://shop.example.com/", headers={"Origin": "https://shop.example.com"}
     )
@@ -184,7 +184,10 @@ def test_cors_is_granted_only_to_tracked_sites(client):
         client, page_url="https://evil.example/", headers={"Origin": "https://evil.example"}
     )
     assert refused.status_code == 403
-    assert "Access-Control-Allow-Origin" not in refused
+    # Readable by the page, so that its script can say why; it holds nothing but the reason.
+    assert refused["Access-Control-Allow-Origin"] == "https://evil.example"
+    assert refused.json()["error"] == "site_not_tracked"
+    assert live(refused) == {}
     spoofed = send(client, page_url="https://elsewhere.example/")
     assert spoofed.status_code == 403
     assert AnonymousHit.objects.count() == 1

@@ -1,4 +1,5 @@
-"""First-run setup for a trial: an admin account and a small demo. Safe to run again.
+"""First-run setup for a trial: an admin account, the tracked sites TRACKED_SITES names, and a
+small demo. Safe to run again.
 
 `make run` runs it on every start. The demo is loaded once: a marker row written in the same
 transaction says so, and a later run leaves the demo alone even when the operator changed it
@@ -17,6 +18,7 @@ from django.db import IntegrityError, transaction
 from consent.models import Purpose
 from consent.services import consent_grant
 from consentry.models import SetupStep
+from consentry.sites import sites_seed
 from contacts.services import contact_upsert
 from forms.models import Field, FieldType, Form
 
@@ -70,7 +72,10 @@ def demo_load() -> Form | None:
 
 
 class Command(BaseCommand):
-    help = "Create the admin user (random password, printed once) and, once, the demo data."
+    help = (
+        "Create the admin user (random password, printed once), list the origins TRACKED_SITES "
+        "names under Tracked sites, and, once, load the demo data."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = admin_create()
@@ -82,6 +87,8 @@ class Command(BaseCommand):
                     "This password is shown once; change it after logging in."
                 )
             )
+        for origin in sites_seed():
+            self.stdout.write(f"Tracked sites: added {origin} from TRACKED_SITES.")
         form = demo_load()
         if form is not None:
             self.stdout.write(
