@@ -86,9 +86,11 @@ function createTracker(options) {
   const base = String(options.baseUrl || "").replace(/\/+$/, "");
   const endpoint = base + "/mtc/event";
   const listeners = [];
-  let chain = Promise.resolve();
+  let hinted;
+  const nothing = Promise.resolve(void 0);
+  let chain = nothing;
   function post(body, isRetry) {
-    return Promise.resolve().then(
+    return nothing.then(
       () => host.fetch(endpoint, {
         method: "POST",
         credentials: "include",
@@ -115,7 +117,7 @@ function createTracker(options) {
       } else {
         warn("this browser cannot send " + payload.type);
       }
-      return Promise.resolve(void 0);
+      return nothing;
     }
     let ok = false;
     return post(JSON.stringify(payload, wellFormedValue)).then((response) => {
@@ -126,9 +128,8 @@ function createTracker(options) {
         settled(false, detail, callbacks);
         return void 0;
       }
-      if (ok) {
-        for (const listener of listeners.slice()) guard(() => listener(reply));
-      }
+      if (reply.hint && !hinted) warn(hinted = reply.hint);
+      for (const listener of listeners.slice()) guard(() => listener(reply));
       detail.response = reply;
       settled(ok, detail, callbacks);
       return ok ? reply : void 0;
@@ -145,7 +146,7 @@ function createTracker(options) {
     try {
       payload = build();
     } catch (e) {
-      return Promise.resolve(void 0);
+      return nothing;
     }
     const done = chain.then(() => deliver(payload, event, callbacks));
     chain = done;
@@ -154,7 +155,7 @@ function createTracker(options) {
   function send(type, fields, callbacks) {
     if (type != "pageview") {
       warn("unknown hit type: " + String(type));
-      return Promise.resolve(void 0);
+      return nothing;
     }
     const event = ["send", type];
     if (fields !== void 0 || callbacks !== void 0) event.push(fields);
@@ -181,7 +182,7 @@ function createTracker(options) {
   function consent(action, details) {
     if (action != "grant" && action != "revoke") {
       warn("unknown consent action: " + String(action));
-      return Promise.resolve(void 0);
+      return nothing;
     }
     return sendConsent(action, details);
   }

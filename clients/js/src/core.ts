@@ -225,16 +225,19 @@ export function createTracker(options: TrackerOptions): Tracker {
   const base = String(options.baseUrl || '').replace(/\/+$/, '');
   const endpoint = base + '/mtc/event';
   const listeners: ConsentCallback[] = [];
+  let hinted: unknown;
 
   // Strict serialisation: each request starts only once the previous one has been answered
   // (or has failed for good). So a queued `consent grant` reaches the server, which sets its
   // cookie, before the pageview that follows it is sent, and that pageview can be identified.
   // Every link of the chain resolves, never rejects, so one failure cannot stall the rest.
-  let chain: Promise<unknown> = Promise.resolve();
+  // Settled with nothing: what a command that sends nothing resolves to.
+  const nothing: Promise<undefined> = Promise.resolve(undefined);
+  let chain: Promise<unknown> = nothing;
 
   /** POST one payload; on a network error, wait and try once more with the same body (and id). */
   function post(body: string, isRetry?: boolean): Promise<Response | undefined> {
-    return Promise.resolve()
+    return nothing
       .then(() =>
         host.fetch(endpoint, {
           method: 'POST',
@@ -269,7 +272,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       } else {
         warn('this browser cannot send ' + payload.type);
       }
-      return Promise.resolve(undefined);
+      return nothing;
     }
     let ok = false;
     return post(JSON.stringify(payload, wellFormedValue))
@@ -282,9 +285,10 @@ export function createTracker(options: TrackerOptions): Tracker {
           settled(false, detail, callbacks);
           return undefined;
         }
-        if (ok) {
-          for (const listener of listeners.slice()) guard(() => listener(reply));
-        }
+        // A refusal that says why (this site is not tracked) is shown once in the console, and
+        // its state still reaches onConsent: a banner waiting for a reply is not left hanging.
+        if (reply.hint && !hinted) warn((hinted = reply.hint));
+        for (const listener of listeners.slice()) guard(() => listener(reply));
         detail.response = reply as ConsentReply;
         settled(ok, detail, callbacks);
         return ok ? (reply as ConsentReply) : undefined;
@@ -309,7 +313,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     try {
       payload = build();
     } catch (e) {
-      return Promise.resolve(undefined);
+      return nothing;
     }
     const done = chain.then(() => deliver(payload, event, callbacks));
     chain = done;
@@ -319,7 +323,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   function send(type: 'pageview', fields?: PageviewFields, callbacks?: DeliveryCallbacks): Promise<ConsentReply | undefined> {
     if (type != 'pageview') {
       warn('unknown hit type: ' + String(type));
-      return Promise.resolve(undefined);
+      return nothing;
     }
     const event: unknown[] = ['send', type];
     if (fields !== undefined || callbacks !== undefined) event.push(fields);
@@ -351,7 +355,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   function consent(action: ConsentAction, details?: ConsentDetails): Promise<ConsentReply | undefined> {
     if (action != 'grant' && action != 'revoke') {
       warn('unknown consent action: ' + String(action));
-      return Promise.resolve(undefined);
+      return nothing;
     }
     return sendConsent(action, details);
   }

@@ -59,6 +59,9 @@ export function installFakes(target, { src = 'https://t.example.com/mtc.js', gpc
         reply(json) {
           resolve({ ok: true, status: 200, json: async () => json });
         },
+        refuse(status, json) {
+          resolve({ ok: false, status, json: async () => json });
+        },
         fail() {
           reject(new TypeError('Failed to fetch'));
         },

@@ -81,7 +81,7 @@ test('a refused request (an error reply) calls onerror, never onload', async () 
   run(TRACKING);
   run(`window.seen = []; mt('send', 'pageview', {}, { onload: function () { seen.push('load'); }, onerror: function (d) { seen.push('error'); } });`);
   await settle();
-  fake.calls[0].reply({ error: 'site_not_allowed', detail: 'this site is not tracked' });
+  fake.calls[0].refuse(403, { error: 'site_not_tracked', origin: 'https://shop.example', hint: 'not tracked', consent: 'none', counted: false, reason: 'site_not_tracked' });
   await settle();
   assert.deepEqual([...window.seen], ['error']);
 });

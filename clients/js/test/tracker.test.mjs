@@ -184,6 +184,44 @@ test('a throwing onConsent callback does not stop the others or the queue', asyn
   assert.deepEqual(seen, [granted, { consent: 'objected', counted: false, reason: 'choice' }]);
 });
 
+// What the server answers, with CORS headers so the page can read it, to a site it does not track.
+const notTracked = {
+  error: 'site_not_tracked',
+  origin: 'https://shop.example',
+  hint: 'https://shop.example is not tracked by this Consentry server: add it under Tracked sites in the admin',
+  consent: 'none',
+  counted: false,
+  reason: 'site_not_tracked',
+};
+
+test('a site the server does not track is told once in the console, and onConsent still hears of it', async () => {
+  const tracker = createTracker({ baseUrl: 'https://t.example.com' });
+  const seen = [];
+  tracker.onConsent((reply) => seen.push(reply.reason + ' ' + reply.counted));
+  const pageview = tracker.send('pageview');
+  const choice = tracker.consent('grant');
+  await settle();
+  fake.calls[0].refuse(403, notTracked);
+  await settle();
+  fake.calls[1].refuse(403, notTracked);
+  assert.equal(await pageview, undefined, 'a refusal is no reply to resolve with');
+  assert.equal(await choice, undefined);
+  assert.deepEqual(seen, ['site_not_tracked false', 'site_not_tracked false']);
+  assert.deepEqual(fake.warnings, ['[consentry] ' + notTracked.hint]);
+});
+
+test('an error reply without a consent state reaches no onConsent callback', async () => {
+  const tracker = createTracker({ baseUrl: 'https://t.example.com' });
+  const seen = [];
+  tracker.onConsent((reply) => seen.push(reply));
+  const done = tracker.send('pageview');
+  await settle();
+  fake.calls[0].refuse(429, { error: 'rate_limited', detail: 'too many events; slow down' });
+  assert.equal(await done, undefined);
+  assert.deepEqual(seen, []);
+  assert.deepEqual(fake.warnings, []);
+});
+
 test('a network error is retried once after 1 s with the same id, then dropped', async () => {
   const tracker = createTracker({ baseUrl: 'https://t.example.com' });
   const started = Date.now();
