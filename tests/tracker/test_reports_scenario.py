@@ -83,6 +83,10 @@ def _day() -> None:
     # D: objects even to anonymous counting.
     d = _browser("198.51.100.4")
     _choose(d, "object", "198.51.100.4")
+    # E: grants on the choices page and reads nothing: a choice without a counted visit.
+    e = _browser("198.51.100.6")
+    granted = e.post("/privacy/choices", {"choice": "grant"}, headers={"Origin": SITE})
+    assert granted.status_code == 200
     # A crawler: stored, counted apart from people.
     _hit(_browser("198.51.100.5", GOOGLEBOT), "/pricing", "198.51.100.5", GOOGLEBOT)
     # A consent given through the API for a contact alone is not a browser's choice.
@@ -126,11 +130,11 @@ EXPECTED_PAGE = {
     "all_visitors": 2,  # A once, though anonymous then identified, and B
 }
 EXPECTED_CONSENT = {
-    "browsers": 4,
-    "granted": 1,
-    "refused": 2,
-    "objected": 1,
-    "rate": 0.25,
+    "browsers": 5,
+    "granted": 2,  # A, E
+    "refused": 2,  # B, C
+    "objected": 1,  # D
+    "rate": 0.4,
     "anonymous_visitors": 2,
     "identified_visitors": 1,
     "visitors": 2,
@@ -225,7 +229,7 @@ def test_a_scripted_day_reads_the_same_known_numbers_on_the_api_and_the_admin(re
         "visitors",
     ):
         assert _number(html, f"consent-{figure}") == str(EXPECTED_CONSENT[figure]), figure
-    assert _number(html, "consent-rate") == "25.0 %"
+    assert _number(html, "consent-rate") == "40.0 %"
     assert _number(html, "total-hits") == "3"
     assert _number(html, "total-submissions") == "2"
     assert _number(html, "email-sent") == "2"
