@@ -151,8 +151,10 @@ def stream_erase(*, contact_id: int, digests: set[str]) -> int:
 
 
 def contact_erase(*, contact: Contact, requested_by: str = "") -> DataSubjectRequest:
-    """Remove the contact and every personal row. Anonymous aggregates stay (they hold no
-    one); the consent log keeps a tombstone that names no one."""
+    """Remove the contact and every personal row. What was counted stays counted: each kind's
+    rows are kept without the person (consentry/kinds.py, erase_detach and erase_clear), so
+    every report reads the same after the erasure; the consent log keeps a tombstone that
+    names no one."""
     from emails.models import Recipient
 
     log = DataSubjectRequest.objects.create(

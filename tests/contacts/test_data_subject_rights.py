@@ -188,3 +188,22 @@ def test_a_hit_still_spooled_at_erasure_is_erased_by_a_second_pass(db, client, r
     assert stream_erase_again(*args, **kwargs) == 1
     stream = json.dumps([f[b"e"].decode() for _i, f in redis_client.xrange("consentry:events")])
     assert device.public_id not in stream
+
+
+def test_a_recipient_erased_before_delivery_is_never_mailed_and_the_send_still_counts_it(db):
+    from django.core import mail
+
+    from consent.services import consent_grant
+    from emails.selectors import send_stats
+    from emails.services import email_send, recipients_deliver
+    from tests.support.emailing import email_make
+
+    ada, bob = (Contact.objects.create(email=f"{n}@example.com") for n in ("ada", "bob"))
+    for contact in (ada, bob):
+        consent_grant(contact=contact, purpose="email", source="form")
+    send = email_send(email=email_make(), contacts=[ada, bob])
+    contact_erase(contact=ada)
+    recipients_deliver(recipient_ids=list(send.recipients.values_list("id", flat=True)))
+    assert [m.to for m in mail.outbox] == [["bob@example.com"]]
+    figures = send_stats(send=send)
+    assert (figures.sent, figures.skipped) == (1, 1)
