@@ -68,8 +68,10 @@ class TrackedSiteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        # TRACKED_SITES' origins are tracked from the first request; here they are listed.
-        sites_seed()
+        # TRACKED_SITES' origins are tracked from the first request; here they are listed
+        # (by someone who may add sites: a view-only user's reading writes nothing).
+        if self.has_add_permission(request):
+            sites_seed()
         context = {
             **(extra_context or {}),
             "refused": sites_refused(),

@@ -394,3 +394,27 @@ def test_with_redis_another_process_answers_by_a_change_within_a_second(redis_cl
 def test_without_redis_another_process_answers_by_a_change_within_five_seconds(settings):
     settings.REDIS_URL = None
     watch_a_change(redis=False, delay=SITES_RELOAD_S + 0.5)
+
+
+def test_track_this_site_is_a_post_with_its_csrf_token(settings):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))
+    assert strict.get(f"{CHANGELIST}track/", {"origin": NEW}).status_code == 405
+    assert strict.post(f"{CHANGELIST}track/", {"origin": NEW}).status_code == 403
+    assert not TrackedSite.objects.exists()
+
+
+@override_settings(TRACKED_SITES=[SHOP])
+def test_a_view_only_user_reading_the_list_writes_nothing(client):
+    from django.contrib.auth.models import Permission
+
+    viewer = User.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_trackedsite"))
+    client.force_login(viewer)
+    site_refusal_note(origin=NEW)
+    page = client.get(CHANGELIST)
+    assert page.status_code == 200
+    assert f'<tr data-origin="{NEW}">' in page.content.decode()
+    assert "Track this site" not in page.content.decode()
+    assert not TrackedSite.objects.exists()
+    assert site_tracked(origin=SHOP)
