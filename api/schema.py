@@ -7,6 +7,8 @@ without annotating it.
   `contacts_list`, `contact_create`, `contact_get`, `contact_update`, `contact_delete`,
   `contact_consents_list`, `email_send`, `email_render`, `stats_get`.
 - Summary, unless the view gives one: the operation id in words (`List contact consents`).
+- Errors: the answers in the API's one error shape that an operation may give (400, 401, 403
+  and 429 always; 404 when it takes an id, a parameter or a body).
 - Component: a serializer nested in a view is named after the view, so that the `Input` and
   `Output` of two views stay two components (`EmailRenderApi.InputSerializer` →
   `EmailRenderInput`); a page of items is named after its items (`PaginatedContactOutputList`).
@@ -21,6 +23,7 @@ from typing import Any
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance, is_field, is_serializer
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 
 # Display names of the resources whose path segment does not read well capitalised.
 TAGS = {
@@ -33,6 +36,13 @@ _VERBS = {*_ITEM_VERBS.values(), "list", "create"}
 _VIEW_SUFFIX = re.compile(r"(Api|APIView|View|ViewSet)$")
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+")
 _PAGE_FIELDS = {"count", "next", "previous", "results"}
+_PAGE_PARAMETER = {
+    "name": "page",
+    "in": "query",
+    "required": False,
+    "description": "A page number within the paginated result set.",
+    "schema": {"type": "integer"},
+}
 
 
 def _singular(word: str) -> str:
@@ -63,7 +73,50 @@ def _page_items(serializer: Any) -> Any:
     return results.child if isinstance(results, serializers.ListSerializer) else None
 
 
+class ApiError(serializers.Serializer[Any]):
+    """The one shape of every error the API answers (api/errors.py)."""
+
+    error = serializers.CharField(help_text="a code: invalid, not_found, permission_denied...")
+    detail = serializers.CharField(help_text="what went wrong, in words")
+    fields = serializers.DictField(  # type: ignore[assignment]
+        help_text="for invalid input: each field's messages (non_field_errors for the whole)"
+    )
+
+
 class ConsentryAutoSchema(AutoSchema):
+    def get_operation(
+        self, path: str, path_regex: str, path_prefix: str, method: str, registry: Any
+    ) -> Any:
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        parameters = operation.setdefault("parameters", [])
+        # A view that pages by hand (api.pagination.paginated) takes DRF's page parameter too.
+        hand_paged = self.method == "GET" and self._lists() and not self._is_list_view()
+        if hand_paged and not any(p["name"] == "page" for p in parameters):
+            parameters.append(_PAGE_PARAMETER)
+        if not parameters:
+            del operation["parameters"]
+        # The errors an operation of this shape may answer, so that a client knows them too.
+        # Any request may be refused as unreadable (consentry/text.py: characters that are not
+        # allowed, in the path as anywhere), and any input may name an object that is not there.
+        possible = {
+            "400": "Invalid input, or text that cannot be read: `fields` says which and why",
+            "401": "Not signed in: no token, or a wrong one",
+            "403": "Signed in, without the permission this operation needs",
+            "429": "Too many requests for now",
+        }
+        if parameters or "requestBody" in operation:
+            possible["404"] = "No such object (named in the path, a parameter or the body), or page"
+        if any(issubclass(p, AllowAny) for p in getattr(self.view, "permission_classes", ())):
+            del possible["401"], possible["403"]
+        error = self.resolve_serializer(ApiError, "response").ref
+        for code, text in sorted(possible.items()):
+            operation["responses"].setdefault(
+                code, {"description": text, "content": {"application/json": {"schema": error}}}
+            )
+        return operation
+
     def _segments(self) -> list[str]:
         path = re.sub(self.path_prefix, "", self.path, count=1, flags=re.IGNORECASE)
         return [part for part in path.split("/") if part]
