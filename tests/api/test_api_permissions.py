@@ -215,6 +215,7 @@ def world(client, tmp_path) -> Iterator[World]:
             "api-dwc-item": item.pk,
             "api-dwc-variant": variant.pk,
         }
+        assert sent.recipient.token is not None
         yield World(ids=ids, token=sent.recipient.token)
 
 

@@ -74,7 +74,8 @@ def shown(html: str, id_: str) -> str:
 def home(client) -> str:
     response = client.get(reverse("admin:index"))
     assert response.status_code == 200
-    return response.content.decode()
+    text: str = response.content.decode()
+    return text
 
 
 def at(day: dt.date, hour: int = 12) -> dt.datetime:

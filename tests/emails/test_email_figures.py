@@ -51,11 +51,13 @@ def _reader(address: str, *, tracking: bool, dnc: bool = False):
 
 
 def _pixel(message) -> str:
+    path: str
     (path,) = re.findall(r'src="https?://[^/"]+(/email/[^"]+\.gif)"', body(message, "html"))
     return path
 
 
 def _link(message) -> str:
+    url: str
     (url,) = set(re.findall(r'href="https?://[^/"]+(/r/[^"]+)"', body(message, "html")))
     return url.replace("&amp;", "&")
 

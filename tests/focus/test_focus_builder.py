@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -69,14 +70,15 @@ def preview(client, **values):
     return client.post("/admin/focus/focusitem/preview/", {**VALUES, **values})
 
 
-def preview_config(response) -> dict:
+def preview_config(response) -> dict[str, Any]:
     found = re.search(
         r'<script type="application/json" id="consentry-focus-preview">(.*?)</script>',
         response.content.decode(),
         re.S,
     )
     assert found
-    return json.loads(found.group(1))
+    config: dict[str, Any] = json.loads(found.group(1))
+    return config
 
 
 def test_every_setting_of_the_builder_has_help_text_with_an_example(staff):
