@@ -14,15 +14,56 @@ from emails.models import Email
 from emails.selectors import emails_listed
 from focus.models import FocusItem
 from focus.services import focus_text_clean
+from focus.validation import focus_problems
 from forms.models import Field, Form, redirect_url_check
+from forms.validation import (
+    Problem,
+    field_problems,
+    form_problems,
+    form_settings_problems,
+    origins_problem,
+)
 from pages.models import Asset, LandingPage
 from pages.services import asset_upload_check
+
+
+def _refuse(problems: list[Problem]) -> None:
+    """The builder's problems as the API's error shape: each message under the field it is
+    about, as the admin shows it beside that box."""
+    if problems:
+        errors: dict[str, list[str]] = {}
+        for problem in problems:
+            errors.setdefault(problem.field, []).append(problem.message)
+        raise serializers.ValidationError(errors)
+
+
+def _as_saved(model: Any, instance: Any, attrs: dict[str, Any]) -> Any:
+    """The object as this write would leave it: a PATCH changes some fields, and the checks
+    read them together with the rest."""
+    names = [f.name for f in model._meta.concrete_fields]
+    values = {n: getattr(instance, n) for n in names if instance is not None}
+    return model(**{**values, **{k: v for k, v in attrs.items() if k in names}})
 
 
 class FieldSerializer(serializers.ModelSerializer[Field]):
     class Meta:
         model = Field
         exclude = ["form"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The builder's rules, one set for the admin and the API: a field that cannot work
+        # alone, then one that would clash with the form's others.
+        form_field = _as_saved(Field, self.instance, attrs)
+        _refuse(field_problems(form_field=form_field))
+        view = self.context.get("view")
+        form_id = view.kwargs.get("form_id") if view is not None else None
+        form = Form.objects.filter(pk=form_id).first()
+        if form is not None:
+            others = list(form.fields.exclude(pk=form_field.pk))
+            together = form_problems(form=form, fields=[*others, form_field])
+            if together:
+                raise serializers.ValidationError({"non_field_errors": together})
+        return attrs
 
 
 class FormSerializer(serializers.ModelSerializer[Form]):
@@ -46,19 +87,28 @@ class FormSerializer(serializers.ModelSerializer[Form]):
             "updated_at",
         ]
 
+    def validate_allowed_origins(self, text: str) -> str:
+        problem = origins_problem(text=text)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return text
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # The admin's check, on the form as it will be saved (a PATCH may change only one side).
-        form = Form(
-            **{
-                "redirect_url": getattr(self.instance, "redirect_url", ""),
-                "allowed_origins": getattr(self.instance, "allowed_origins", ""),
-                **{k: v for k, v in attrs.items() if k in ("redirect_url", "allowed_origins")},
-            }
-        )
+        # The admin's checks, on the form as it will be saved (a PATCH may change only one side).
+        form = _as_saved(Form, self.instance, attrs)
         try:
             redirect_url_check(redirect_url=form.redirect_url, allowed=form.redirect_origins())
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
+        _refuse(form_settings_problems(form=form))
+        # Its fields are added after it (POST /forms/{id}/fields/), so a new form is checked
+        # with them as each is added; a change is checked with the fields it has, and a form
+        # still without any only when the change is to publish it.
+        fields = list(self.instance.fields.all()) if self.instance is not None else []
+        if fields or (self.instance is not None and attrs.get("published")):
+            together = form_problems(form=form, fields=fields)
+            if together:
+                raise serializers.ValidationError({"non_field_errors": together})
         return attrs
 
 
@@ -71,6 +121,10 @@ class FocusSerializer(serializers.ModelSerializer[FocusItem]):
 
     def get_text_safe(self, item: FocusItem) -> str:
         return focus_text_clean(html=item.text)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _refuse(focus_problems(item=_as_saved(FocusItem, self.instance, attrs)))
+        return attrs
 
 
 class EmailSerializer(serializers.ModelSerializer[Email]):

@@ -21,7 +21,13 @@ from forms.exports import submissions_csv
 from forms.models import Field, Form, Submission
 from forms.rendering import form_fields_context
 from forms.selectors import form_users
-from forms.validation import field_problems, form_problems, form_warnings, origins_problem
+from forms.validation import (
+    field_problems,
+    form_problems,
+    form_settings_problems,
+    form_warnings,
+    origins_problem,
+)
 
 # Written for the person who builds the form, not for a developer: what each setting does
 # for a visitor, and an example.
@@ -135,12 +141,12 @@ class FormBuilderForm(django_forms.ModelForm):  # type: ignore[type-arg]
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
-        if cleaned.get("kiosk") and cleaned.get("set_cookie_on_submission"):
-            self.add_error(
-                "set_cookie_on_submission",
-                "A kiosk form never sets a cookie (the screen is shared): with both on, this "
-                "switch would do nothing. Turn off one of them.",
-            )
+        switches = Form(
+            kiosk=bool(cleaned.get("kiosk")),
+            set_cookie_on_submission=bool(cleaned.get("set_cookie_on_submission")),
+        )
+        for problem in form_settings_problems(form=switches):
+            self.add_error(problem.field, problem.message)
         return cleaned
 
 

@@ -245,6 +245,19 @@ def _value_problems(form_field: Field, choices: list[str]) -> list[Problem]:
     return problems
 
 
+def form_settings_problems(*, form: Form) -> list[Problem]:
+    """Switches of the form itself that contradict each other."""
+    if form.kiosk and form.set_cookie_on_submission:
+        return [
+            Problem(
+                "set_cookie_on_submission",
+                "A kiosk form never sets a cookie (the screen is shared): with both on, this "
+                "switch would do nothing. Turn off one of them.",
+            )
+        ]
+    return []
+
+
 def form_problems(*, form: Form, fields: list[Field]) -> list[str]:
     """What is wrong with a form's fields taken together (each field already passes alone)."""
     if not fields and form.published:
