@@ -57,7 +57,7 @@ class FieldSerializer(serializers.ModelSerializer[Field]):
         _refuse(field_problems(form_field=form_field))
         view = self.context.get("view")
         form_id = view.kwargs.get("form_id") if view is not None else None
-        form = Form.objects.filter(pk=form_id).first()
+        form = Form.objects.filter(pk=form_id).first() if form_id is not None else None
         if form is not None:
             others = list(form.fields.exclude(pk=form_field.pk))
             together = form_problems(form=form, fields=[*others, form_field])
