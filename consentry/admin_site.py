@@ -66,6 +66,13 @@ class ConsentryAdminSite(admin.AdminSite):
 
     def privacy_settings(self, request: HttpRequest) -> HttpResponse:
         rows = [
+            # What the choices page tells a visitor: who decides, how to reach them, the policy.
+            ("Controller", settings.CONTROLLER_NAME or "not set: the choices page names no one"),
+            ("Controller contact", settings.CONTROLLER_CONTACT or "not set"),
+            (
+                "Privacy policy",
+                settings.PRIVACY_POLICY_URL or "not set: the choices page links none",
+            ),
             ("Tracking mode", settings.TRACKING_MODE),
             ("Do-Not-Contact revokes tracking", settings.DNC_REVOKES_TRACKING),
             ("Honour Sec-GPC", settings.HONOR_GPC),

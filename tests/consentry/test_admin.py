@@ -98,6 +98,19 @@ def test_the_privacy_settings_page_shows_the_effective_values(staff):
     html = staff.get(reverse("admin:privacy-settings")).content.decode()
     assert "Tracking mode" in html
     assert "consentry_device" in html
+    assert "not set: the choices page names no one" in html
+
+
+@override_settings(
+    CONTROLLER_NAME="Example Shop Ltd",
+    CONTROLLER_CONTACT="privacy@shop.example",
+    PRIVACY_POLICY_URL="https://shop.example/privacy",
+)
+def test_the_privacy_settings_page_names_what_the_choices_page_tells_visitors(staff):
+    html = staff.get(reverse("admin:privacy-settings")).content.decode()
+    for value in ("Example Shop Ltd", "privacy@shop.example", "https://shop.example/privacy"):
+        assert value in html
+    assert "not set" not in html
 
 
 @override_settings(REDIS_URL=None)
