@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -10,8 +12,30 @@ from django.utils.html import format_html
 from dwc.models import Item, Slot, Variant
 
 
+class ItemFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        # Each row is checked against the database alone, so two rows ticked in one save would
+        # both pass and the second insert would break the constraint.
+        defaults = [
+            form.cleaned_data.get("name", "")
+            for form in self.forms
+            if form.cleaned_data
+            and form.cleaned_data.get("is_default")
+            and not form.cleaned_data.get("DELETE")
+        ]
+        if len(defaults) > 1:
+            raise ValidationError(
+                f"A slot has one default item, and {' and '.join(defaults)} are both ticked "
+                "'Is default': untick all but one."
+            )
+
+
 class ItemInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Item
+    formset = ItemFormSet
     fields = ["name", "published", "is_default"]
     show_change_link = True
     extra = 0

@@ -62,3 +62,25 @@ def test_a_second_default_item_is_refused_in_a_sentence(client):
     assert "This slot already has a default item" in html
     assert "dwc_one_default_item" not in html
     assert Item.objects.count() == 1
+
+
+def test_two_default_items_ticked_in_one_save_are_refused_in_a_sentence(client):
+    client.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))
+    rows = {
+        f"items-{n}-{key}": value
+        for n, name in enumerate(["Welcome", "Spring"])
+        for key, value in {"name": name, "published": "on", "is_default": "on"}.items()
+    }
+    response = client.post(
+        "/admin/dwc/slot/add/",
+        {
+            "name": "hero",
+            "description": "",
+            "items-TOTAL_FORMS": "2",
+            "items-INITIAL_FORMS": "0",
+            **rows,
+        },
+    )
+    assert response.status_code == 200
+    assert "Welcome and Spring are both ticked" in response.content.decode()
+    assert not Slot.objects.exists()
