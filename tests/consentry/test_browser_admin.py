@@ -30,9 +30,12 @@ from forms.models import Field, Form, Submission
 from tests.support.browser import (
     CONSENT,
     DEVICE,
+    OPERATOR_PASSWORD,
+    OPERATOR_USERNAME,
     TIMEOUT_MS,
     HostSite,
     Person,
+    admin_log_in,
     browsing,
     eventually,
     host_page,
@@ -46,7 +49,6 @@ from tracker.models import AnonymousHit, PageHit
 pytestmark = [pytest.mark.browser]
 
 CSP = "Content Security Policy"
-USERNAME, PASSWORD = "operator", "a long operator password"
 SUCCESS = "Thank you, we received your message."
 ALLOWED = "You allowed tracking"
 REFUSED = "You refused tracking"
@@ -90,15 +92,11 @@ class Someone(Person):
 class Operator(Someone):
     """The site's operator, in the admin of the tracker."""
 
-    def log_in(self, username: str = USERNAME, password: str = PASSWORD) -> None:
+    def log_in(self, username: str = OPERATOR_USERNAME, password: str = OPERATOR_PASSWORD) -> None:
         """Open /admin/, get sent to the login form, fill it in like a person would."""
         self.visit(f"{self.tracker}/admin/")
         expect(self.page).to_have_url(re.compile(r"/admin/login/\?next=/admin/$"))
-        self.page.locator("#id_username").fill(username)
-        self.page.locator("#id_password").fill(password)
-        self.click_through(self.page.locator("#login-form [type=submit]"))
-        expect(self.page).to_have_url(f"{self.tracker}/admin/")
-        expect(self.page.locator("#user-tools strong")).to_have_text(username)
+        admin_log_in(self.page, self.tracker, username=username, password=password)
 
     def home(self) -> None:
         self.click_through(self.page.locator("#site-name a"))
@@ -165,7 +163,7 @@ def using(person: S) -> Iterator[S]:
 
 @pytest.fixture
 def operator(chromium: Browser, site: HostSite) -> Iterator[Operator]:
-    User.objects.create_superuser(USERNAME, "operator@example.com", PASSWORD)
+    User.objects.create_superuser(OPERATOR_USERNAME, "operator@example.com", OPERATOR_PASSWORD)
     with using(Operator.start(chromium, tracker=site.tracker)) as person:
         yield person
 

@@ -17,13 +17,19 @@ from playwright.sync_api import Browser, expect
 
 from consent.models import ConsentRecord
 from contacts.models import Contact
-from tests.support.browser import HostSite, Person, browsing
+from tests.support.browser import (
+    OPERATOR_PASSWORD,
+    OPERATOR_USERNAME,
+    HostSite,
+    Person,
+    admin_log_in,
+    browsing,
+)
 from tests.support.browser import chromium as chromium
 from tests.support.browser import site as site
 
 pytestmark = [pytest.mark.browser]
 
-USERNAME, PASSWORD = "operator", "a long operator password"
 EXPORT = (
     "id,email,firstname,lastname,consent_purpose,consent_action,consent_at,consent_source,"
     "consent_notice,dnc_email\n"
@@ -45,11 +51,7 @@ class Operator(Person):
         self.settle()
 
     def log_in(self) -> None:
-        self.go("/admin/")
-        self.page.locator("#id_username").fill(USERNAME)
-        self.page.locator("#id_password").fill(PASSWORD)
-        self.page.locator("#login-form [type=submit]").click()
-        expect(self.page).to_have_url(f"{self.tracker}/admin/")
+        admin_log_in(self.page, self.tracker)
         self.settle()
 
     def upload(self, path: Path, button: str) -> None:
@@ -61,7 +63,7 @@ class Operator(Person):
 
 @pytest.fixture
 def operator(chromium: Browser, site: HostSite) -> Iterator[Operator]:
-    User.objects.create_superuser(USERNAME, "operator@example.com", PASSWORD)
+    User.objects.create_superuser(OPERATOR_USERNAME, "operator@example.com", OPERATOR_PASSWORD)
     with browsing(Operator.start(chromium, tracker=site.tracker)) as person:
         yield person
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -19,12 +18,15 @@ from emails.rendering import message_render
 from emails.selectors import email_stats
 from tests.support.browser import (
     BLANK,
+    OPERATOR_PASSWORD,
+    OPERATOR_USERNAME,
     SHOP_PAGES,
     TIMEOUT_MS,
     HostSite,
     Person,
+    admin_log_in,
     browsing,
-    overflow,
+    fits,
 )
 from tests.support.browser import chromium as chromium
 from tests.support.browser import site as site
@@ -32,9 +34,6 @@ from tests.support.emailing import sent_to
 from tracker.models import AnonymousHit, PageHit
 
 pytestmark = [pytest.mark.browser]
-
-USERNAME, PASSWORD = "operator", "a long operator password"
-SHOTS = Path("/tmp/consentry-email-figures")
 
 
 @dataclass(kw_only=True)
@@ -52,27 +51,16 @@ class Browsing(Person):
 
 @dataclass(kw_only=True)
 class Operator(Browsing):
-    def log_in(self) -> None:
-        self.visit(f"{self.tracker}/admin/login/?next=/admin/")
-        self.page.locator("#id_username").fill(USERNAME)
-        self.page.locator("#id_password").fill(PASSWORD)
-        with self.page.expect_navigation(timeout=TIMEOUT_MS):
-            self.page.locator("#login-form [type=submit]").click()
-        expect(self.page.locator("#user-tools strong")).to_have_text(USERNAME)
-
     def fits(self, name: str) -> None:
         """The page fits a desktop's and a phone's window; a screenshot of each."""
-        SHOTS.mkdir(exist_ok=True)
         for width in (1366, 390):
-            self.page.set_viewport_size({"width": width, "height": 900})
-            self.page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-            assert overflow(self.page) <= 0, f"{name} is wider than {width} px"
+            fits(self.page, name=f"email-figures-{name}", width=width)
         self.page.set_viewport_size({"width": 1366, "height": 900})
 
 
 @pytest.fixture
 def operator(chromium: Browser, site: HostSite) -> Iterator[Operator]:
-    User.objects.create_superuser(USERNAME, "operator@example.com", PASSWORD)
+    User.objects.create_superuser(OPERATOR_USERNAME, "operator@example.com", OPERATOR_PASSWORD)
     with browsing(Operator.start(chromium, tracker=site.tracker)) as person:
         person.answer(SHOP_PAGES, BLANK)
         yield person
@@ -104,7 +92,7 @@ def test_the_operator_reads_the_figures_and_their_own_visits_count_nothing(
     figures = email_stats(email=ann.email)
     assert (figures.sent, figures.unique_opens, figures.unique_clicks) == (2, 1, 1)
 
-    operator.log_in()
+    admin_log_in(operator.page, operator.tracker)
     page = f"{site.tracker}/admin/emails/email/{ann.email.pk}/change/"
     operator.visit(page)
     reach = operator.page.locator("table.email-figures-reach tbody td")

@@ -20,11 +20,15 @@ from playwright.sync_api import Browser, FrameLocator, Locator, Request, expect
 from focus.models import FocusEvent, FocusItem
 from forms.models import Submission
 from tests.support.browser import (
+    OPERATOR_PASSWORD,
+    OPERATOR_USERNAME,
     TIMEOUT_MS,
     HostSite,
     Person,
+    admin_log_in,
     browsing,
     eventually,
+    fits,
     host_page,
 )
 from tests.support.browser import chromium as chromium
@@ -33,7 +37,6 @@ from tests.support.forming import form_make
 
 pytestmark = [pytest.mark.browser]
 
-USERNAME, PASSWORD = "operator", "a long operator password"
 SHOTS = Path("/tmp")
 # Colours as Chromium reports them.
 CREAM, INK, GREEN = "rgb(254, 243, 199)", "rgb(30, 41, 59)", "rgb(22, 101, 52)"
@@ -51,14 +54,6 @@ class Operator(Person):
 
     pixels: list[str] = field(default_factory=list)
 
-    def log_in(self) -> None:
-        self.page.goto(f"{self.tracker}/admin/login/?next=/admin/")
-        self.page.locator("#id_username").fill(USERNAME)
-        self.page.locator("#id_password").fill(PASSWORD)
-        with self.page.expect_navigation():
-            self.page.locator("#login-form [type=submit]").click()
-        expect(self.page).to_have_url(f"{self.tracker}/admin/")
-
     def preview(self) -> FrameLocator:
         return self.page.frame_locator("iframe.focus-preview-frame")
 
@@ -66,23 +61,10 @@ class Operator(Person):
         """The item's box inside the preview frame (inside its shadow root)."""
         return self.preview().locator("[data-consentry-focus] .f")
 
-    def fits(self, name: str, width: int) -> Path:
-        """A full-page screenshot at `width` px, after checking nothing scrolls sideways."""
-        self.page.set_viewport_size({"width": width, "height": 900})
-        self.page.wait_for_timeout(100)
-        sizes = self.page.evaluate(
-            "() => [document.documentElement.scrollWidth, window.innerWidth]"
-        )
-        assert sizes[0] <= sizes[1], f"{name} at {width}px overflows: {sizes}"
-        shot = SHOTS / f"consentry-{name}-{width}.png"
-        self.page.screenshot(path=shot, full_page=True)
-        assert shot.stat().st_size > 10_000
-        return shot
-
 
 @pytest.fixture
 def operator(chromium: Browser, site: HostSite) -> Iterator[Operator]:
-    User.objects.create_superuser(USERNAME, "operator@example.com", PASSWORD)
+    User.objects.create_superuser(OPERATOR_USERNAME, "operator@example.com", OPERATOR_PASSWORD)
     with browsing(Operator.start(chromium, tracker=site.tracker)) as person:
 
         def asked(request: Request) -> None:
@@ -103,7 +85,7 @@ def test_an_operator_builds_a_modal_with_a_form_previews_its_colours_and_a_visit
     operator: Operator, visitor: Person, site: HostSite
 ) -> None:
     form = form_make()
-    operator.log_in()
+    admin_log_in(operator.page, operator.tracker)
     operator.page.goto(f"{operator.tracker}/admin/focus/focusitem/add/")
     page = operator.page
     page.locator("#id_name").fill("Newsletter modal")
@@ -138,7 +120,7 @@ def test_an_operator_builds_a_modal_with_a_form_previews_its_colours_and_a_visit
     assert not FocusItem.objects.exists()  # all of this before saving
 
     for width in (1366, 390):
-        operator.fits("focus-builder", width)
+        assert fits(page, name="focus-builder", width=width).stat().st_size > 10_000
     page.set_viewport_size({"width": 1366, "height": 900})
     with page.expect_navigation():
         page.locator("input[name=_save]").click()
@@ -195,7 +177,7 @@ def test_an_operator_builds_a_modal_with_a_form_previews_its_colours_and_a_visit
 
 def test_a_refused_configuration_shows_its_message_in_the_builder(operator: Operator) -> None:
     form = form_make()
-    operator.log_in()
+    admin_log_in(operator.page, operator.tracker)
     page = operator.page
     page.goto(f"{operator.tracker}/admin/focus/focusitem/add/")
     page.locator("#id_name").fill("Both")
@@ -213,4 +195,4 @@ def test_a_refused_configuration_shows_its_message_in_the_builder(operator: Oper
     expect(page.locator("#id_form_error")).to_contain_text("either a link or a form, not both")
     expect(page.locator("#id_trigger_value_error")).to_contain_text("from 1 to 100")
     assert not FocusItem.objects.exists()
-    operator.fits("focus-builder-errors", 390)
+    assert fits(page, name="focus-builder-errors", width=390).stat().st_size > 10_000

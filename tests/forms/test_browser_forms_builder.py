@@ -6,44 +6,34 @@ Nothing is mocked: the admin is the live Django server, read back from Chromium 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from forms.models import Field
-from tests.support.browser import HostSite, Person, browsing
+from tests.support.browser import (
+    OPERATOR_PASSWORD,
+    OPERATOR_USERNAME,
+    HostSite,
+    Person,
+    admin_log_in,
+    browsing,
+    fits,
+)
 from tests.support.browser import chromium as chromium
 from tests.support.browser import site as site
 from tests.support.forming import form_make
 
 pytestmark = [pytest.mark.browser]
 
-USERNAME, PASSWORD = "operator", "a long operator password"
-
 
 @pytest.fixture
 def operator(chromium: Browser, site: HostSite) -> Iterator[Person]:
-    User.objects.create_superuser(USERNAME, "operator@example.com", PASSWORD)
+    User.objects.create_superuser(OPERATOR_USERNAME, "operator@example.com", OPERATOR_PASSWORD)
     with browsing(Person.start(chromium, tracker=site.tracker)) as person:
-        page = person.page
-        page.goto(f"{person.tracker}/admin/login/?next=/admin/")
-        page.locator("#id_username").fill(USERNAME)
-        page.locator("#id_password").fill(PASSWORD)
-        with page.expect_navigation():
-            page.locator("#login-form [type=submit]").click()
+        admin_log_in(person.page, person.tracker)
         yield person
-
-
-def fits(page: Page, name: str, width: int) -> None:
-    page.set_viewport_size({"width": width, "height": 900})
-    page.wait_for_timeout(100)
-    scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
-    assert scroll <= inner, f"{name} at {width}px overflows: {scroll} > {inner}"
-    shot = Path(f"/tmp/consentry-{name}-{width}.png")
-    page.screenshot(path=shot, full_page=True)
-    assert shot.stat().st_size > 10_000
 
 
 def test_the_form_builder_fits_previews_changes_and_refuses_a_select_without_options(
@@ -54,7 +44,7 @@ def test_the_form_builder_fits_previews_changes_and_refuses_a_select_without_opt
     page.goto(f"{operator.tracker}/admin/forms/form/{form.pk}/change/")
     expect(page.locator("#id_fields-0-contact_field_helptext")).to_contain_text("custom field")
     for width in (1366, 390):
-        fits(page, "form-builder", width)
+        assert fits(page, name="form-builder", width=width).stat().st_size > 10_000
 
     page.set_viewport_size({"width": 1366, "height": 900})
     # The preview follows a change before it is saved.
@@ -75,4 +65,4 @@ def test_the_form_builder_fits_previews_changes_and_refuses_a_select_without_opt
     )
     size.refresh_from_db()
     assert size.options == "1-10\n11-50\n51+"  # nothing saved
-    fits(page, "form-builder-errors", 390)
+    assert fits(page, name="form-builder-errors", width=390).stat().st_size > 10_000

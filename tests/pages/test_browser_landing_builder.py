@@ -5,30 +5,33 @@ public pages' look and no wider than a phone."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, expect
 
 from pages.models import LandingPage
-from tests.consentry.test_browser_admin import PASSWORD, USERNAME, Operator, Someone, using
-from tests.support.browser import HostSite, overflow, within_width
+from tests.consentry.test_browser_admin import Operator, Someone, using
+from tests.support.browser import (
+    OPERATOR_PASSWORD,
+    OPERATOR_USERNAME,
+    HostSite,
+    fits,
+    within_width,
+)
 from tests.support.browser import chromium as chromium
 from tests.support.browser import site as site
 
 pytestmark = [pytest.mark.browser]
 
 WIDTHS = {"laptop": 1366, "phone": 390}
-SCREENSHOTS = Path("/tmp")
 ADD = "/admin/pages/landingpage/add/"
 
 
 @pytest.fixture
 def operator(chromium: Browser, site: HostSite) -> Iterator[Operator]:
-    User.objects.create_superuser(USERNAME, "operator@example.com", PASSWORD)
+    User.objects.create_superuser(OPERATOR_USERNAME, "operator@example.com", OPERATOR_PASSWORD)
     with using(Operator.start(chromium, tracker=site.tracker)) as person:
         yield person
 
@@ -39,12 +42,10 @@ def visitor(chromium: Browser, site: HostSite) -> Iterator[Someone]:
         yield person
 
 
-def test_the_operator_builds_a_page_that_visitors_see_only_once_published(
-    operator, visitor, tmp_path
-):
+def test_the_operator_builds_a_page_that_visitors_see_only_once_published(operator, visitor):
     operator.log_in()
     page = operator.page
-    for name, width in WIDTHS.items():
+    for width in WIDTHS.values():
         page.set_viewport_size({"width": width, "height": 900})
         operator.visit(f"{operator.tracker}{ADD}")
         page.locator("#id_title").press_sequentially("Autumn offer: 20% off")
@@ -60,11 +61,7 @@ def test_the_operator_builds_a_page_that_visitors_see_only_once_published(
             within_width(operator.page, f"#id_{field}_helptext", width)
         within_width(operator.page, "#id_title", width)
         within_width(operator.page, "#id_slug", width)
-        shot = tmp_path / f"landing-builder-{name}.png"
-        page.screenshot(path=shot, full_page=True)
-        assert shot.stat().st_size > 10_000
-        shutil.copyfile(shot, SCREENSHOTS / f"consentry-landing-builder-{name}.png")
-        assert overflow(operator.page) <= 0, name
+        assert fits(page, name="landing-builder", width=width).stat().st_size > 10_000
 
     page.locator("#id_body").fill("<p>Half the price, all of the warmth.</p>")
     operator.click_through(page.locator("input[name=_continue]"))
@@ -78,10 +75,7 @@ def test_the_operator_builds_a_page_that_visitors_see_only_once_published(
     assert missing.status == 404
     expect(visitor.page.locator("h1")).to_have_text("Page not found")
     expect(visitor.page).to_have_title("Page not found")
-    shot = tmp_path / "not-found-phone.png"
-    visitor.page.screenshot(path=shot, full_page=True)
-    shutil.copyfile(shot, SCREENSHOTS / "consentry-404-phone.png")
-    assert overflow(visitor.page) <= 0
+    fits(visitor.page, name="404", width=WIDTHS["phone"])
     within_width(visitor.page, "main", WIDTHS["phone"])
     assert visitor.cookies() == {}
     assert visitor.page.evaluate("() => document.scripts.length") == 0

@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from string import Template
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Cookie, Page, Request
+from playwright.sync_api import Browser, BrowserContext, Cookie, Page, Request, expect
 
 from audit.browser import CHROMIUM, chromium_open
 from consent import registry
@@ -35,6 +36,9 @@ DEVICE = registry.DEVICE.name
 FOCUS = registry.FOCUS.name
 TIMEOUT = 10.0
 TIMEOUT_MS = 10_000
+# The superuser the admin's browser tests sign in as.
+OPERATOR_USERNAME = "operator"
+OPERATOR_PASSWORD = "a long operator password"
 # The shop that emails and focus items link to cannot be reached from here: Chromium answers
 # a blank page for it ("a link to a blank page, not including any of Mautic's JS").
 SHOP_PAGES = "https://shop.example.com/*"
@@ -314,3 +318,34 @@ def within_width(page: Page, selector: str, width: int) -> None:
     assert box is not None, f"{selector} is not shown"
     assert box["x"] >= 0, (selector, box)
     assert box["x"] + box["width"] <= width, (selector, box)
+
+
+def admin_log_in(
+    page: Page,
+    tracker: str,
+    *,
+    username: str = OPERATOR_USERNAME,
+    password: str = OPERATOR_PASSWORD,
+    next: str = "/admin/",
+) -> None:
+    """Sign in through the admin's login form, as a person would, and land on `next`."""
+    login = f"{tracker}/admin/login/?next={next}"
+    if page.url != login:  # not already sent there by the admin
+        page.goto(login)
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    with page.expect_navigation(timeout=TIMEOUT_MS):
+        page.locator("#login-form [type=submit]").click()
+    expect(page).to_have_url(f"{tracker}{next}")
+    expect(page.locator("#user-tools strong")).to_have_text(username)
+
+
+def fits(page: Page, *, name: str, width: int) -> Path:
+    """The page scrolls only down in a window `width` px wide; returns a full-page screenshot."""
+    page.set_viewport_size({"width": width, "height": 900})
+    page.wait_for_timeout(100)
+    wider = overflow(page)
+    assert wider <= 0, f"{name} is {wider} px wider than a {width} px window"
+    shot = Path(f"/tmp/consentry-{name}-{width}.png")
+    page.screenshot(path=shot, full_page=True)
+    return shot

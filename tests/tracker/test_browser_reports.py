@@ -4,28 +4,29 @@ CSV links an operator needs are on screen."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from playwright.sync_api import expect
 
-from tests.support.browser import TIMEOUT_MS, overflow, within_width
+from tests.support.browser import (
+    OPERATOR_PASSWORD,
+    OPERATOR_USERNAME,
+    admin_log_in,
+    fits,
+    within_width,
+)
 from tests.support.browser import chromium as chromium
 from tests.support.browser import tracker as tracker
 from tests.support.tracking import CHROME, send
 
 pytestmark = [pytest.mark.browser]
-PASSWORD = "a long operator password"
 LONG = "/guides/" + "-".join(["a-very-long-slug-that-does-not-break"] * 4)
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_the_reports_page_fits_the_screen_with_its_figures_visible(
-    chromium, tracker, tmp_path, width
-):
-    User.objects.create_superuser("operator", "op@example.com", PASSWORD)
+def test_the_reports_page_fits_the_screen_with_its_figures_visible(chromium, tracker, width):
+    User.objects.create_superuser(OPERATOR_USERNAME, "op@example.com", OPERATOR_PASSWORD)
     visitor = Client()
     send(visitor, page_url=f"http://testserver{LONG}?utm_source=newsletter-with-a-long-name")
     send(visitor, {"type": "consent", "consent": "grant"})
@@ -34,11 +35,7 @@ def test_the_reports_page_fits_the_screen_with_its_figures_visible(
     context = chromium.new_context(viewport={"width": width, "height": 900})
     try:
         page = context.new_page()
-        page.goto(f"{tracker}/admin/login/?next=/admin/reports/")
-        page.locator("#id_username").fill("operator")
-        page.locator("#id_password").fill(PASSWORD)
-        with page.expect_navigation(timeout=TIMEOUT_MS):
-            page.locator("#login-form [type=submit]").click()
+        admin_log_in(page, tracker, next="/admin/reports/")
         for query in ("", "?preset=last_12_months"):
             page.goto(f"{tracker}/admin/reports/{query}")
             expect(page.locator("#total-hits")).to_have_text("2")
@@ -47,10 +44,8 @@ def test_the_reports_page_fits_the_screen_with_its_figures_visible(
                 expect(page.locator(box)).to_be_visible()
             expect(page.locator("#table-path")).to_contain_text(LONG)
             expect(page.locator("#table-utm_source a.csv")).to_be_visible()
-            shot = Path(tmp_path) / f"reports-{width}{query and '-year'}.png"
-            page.screenshot(path=shot, full_page=True)
+            shot = fits(page, name=f"reports{query and '-year'}", width=width)
             assert shot.stat().st_size > 10_000
-            assert overflow(page) <= 0, f"the page is {overflow(page)} px wider than the window"
             for figure in ("#total-hits", "#consent-rate", "#table-utm_source a.csv"):
                 within_width(page, figure, width)
             # Today's bar is on screen: a chart wider than a phone opens on its latest days.

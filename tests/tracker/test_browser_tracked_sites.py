@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,11 +22,15 @@ from playwright.sync_api import Browser, ConsoleMessage, expect
 
 from consentry.models import TrackedSite
 from tests.support.browser import (
+    OPERATOR_PASSWORD,
+    OPERATOR_USERNAME,
     TIMEOUT_MS,
     HostSite,
     Person,
+    admin_log_in,
     browsing,
     eventually,
+    fits,
     host_page,
     tracking_snippet,
 )
@@ -37,7 +40,6 @@ from tracker.models import AnonymousHit, PageHit
 
 pytestmark = [pytest.mark.browser]
 
-USERNAME, PASSWORD = "operator", "a long operator password"
 # The page reports what its onConsent callback heard.
 COMMANDS = (
     "window.heard = []; mt('onConsent', (r) => window.heard.push(r)); mt('send', 'pageview');"
@@ -68,27 +70,6 @@ class Owner(Person):
         return replies
 
 
-@dataclass(kw_only=True)
-class Operator(Person):
-    def log_in(self) -> None:
-        self.page.goto(f"{self.tracker}/admin/")
-        self.page.locator("#id_username").fill(USERNAME)
-        self.page.locator("#id_password").fill(PASSWORD)
-        with self.page.expect_navigation(timeout=TIMEOUT_MS):
-            self.page.locator("#login-form [type=submit]").click()
-        expect(self.page).to_have_url(f"{self.tracker}/admin/")
-
-    def fits(self, width: int, shot: Path) -> None:
-        """At `width` px the page scrolls only down, and the refused list is in view."""
-        self.page.set_viewport_size({"width": width, "height": 900})
-        self.page.screenshot(path=str(shot), full_page=True)
-        overflow = self.page.evaluate(
-            "() => document.documentElement.scrollWidth - window.innerWidth"
-        )
-        assert overflow <= 0, f"{overflow} px too wide at {width} px"
-        expect(self.page.get_by_role("button", name="Track this site")).to_be_visible()
-
-
 @pytest.fixture
 def host(tracker: str, settings: Any) -> Iterator[HostSite]:
     """A host site that no one has told the tracker about."""
@@ -104,9 +85,9 @@ def host(tracker: str, settings: Any) -> Iterator[HostSite]:
 
 
 def test_an_untracked_sites_owner_reads_why_and_once_tracked_its_next_page_view_counts(
-    chromium, host, tracker, tmp_path
+    chromium, host, tracker
 ):
-    User.objects.create_superuser(USERNAME, "operator@example.com", PASSWORD)
+    User.objects.create_superuser(OPERATOR_USERNAME, "operator@example.com", OPERATOR_PASSWORD)
     hint = (
         f"[consentry] {host.origin} is not tracked by this Consentry server: add it under "
         "Tracked sites in the admin"
@@ -129,13 +110,15 @@ def test_an_untracked_sites_owner_reads_why_and_once_tracked_its_next_page_view_
         assert not PageHit.objects.exists()
         assert owner.cookies() == {}
 
-        with browsing(Operator.start(chromium, tracker=tracker)) as operator:
-            operator.log_in()
+        with browsing(Person.start(chromium, tracker=tracker)) as operator:
+            admin_log_in(operator.page, tracker)
             operator.page.goto(f"{tracker}/admin/consentry/trackedsite/")
             refused = operator.page.locator(f'#refused-origins tr[data-origin="{host.origin}"]')
             expect(refused.locator("td").nth(1)).to_have_text("2")
-            operator.fits(1366, tmp_path / "tracked-sites-1366.png")
-            operator.fits(390, tmp_path / "tracked-sites-390.png")
+            # At each width the page scrolls only down, and the refused list is in view.
+            for width in (1366, 390):
+                fits(operator.page, name="tracked-sites", width=width)
+                expect(operator.page.get_by_role("button", name="Track this site")).to_be_visible()
             with operator.page.expect_navigation(timeout=TIMEOUT_MS):
                 refused.get_by_role("button", name="Track this site").click()
             expect(operator.page.locator(".messagelist")).to_have_text(
