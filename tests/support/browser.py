@@ -197,6 +197,17 @@ def eventually(
         pause()
 
 
+def _left_behind(request: Request) -> bool:
+    if request.failure != "net::ERR_ABORTED":
+        return False
+    if "/preview/" in request.url:
+        return True
+    try:
+        return request.resource_type == "document" and request.frame.parent_frame is not None
+    except Exception:  # the frame is gone with its page
+        return True
+
+
 @dataclass(kw_only=True)
 class Person:
     """One person's browser (a fresh Chromium context: incognito) with one tab open.
@@ -228,8 +239,10 @@ class Person:
         return person
 
     def watches(self, request: Request) -> bool:
-        """Whether this failed request is a problem: any, unless a subclass says otherwise."""
-        return True
+        """Whether this failed request is a problem: any, unless a subclass says otherwise,
+        but a frame's page or a live preview that Chromium cut short because the person left
+        the page around it (they save a builder while its preview still loads)."""
+        return not _left_behind(request)
 
     def until(self, check: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
         """`eventually`, for what Chromium reports: Playwright hands its events over only
