@@ -6,6 +6,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponseBase
 
 from consent.cookies import choice_write
@@ -42,15 +43,32 @@ def consent_record(
         raise ValueError(f"unknown consent action {action!r}")
     if contact is None and not browser_key:
         raise ValueError("a consent record names a contact, a browser, or both")
-    return ConsentRecord.objects.create(
-        contact=contact,
-        browser_key=browser_key_hash(browser_key) if browser_key else "",
-        purpose=purpose,
-        action=action,
-        source=source,
-        notice_version=notice_version or settings.CONSENT_NOTICE_VERSION,
-        ip_masked=ip_masked,
-    )
+    with transaction.atomic():
+        record = ConsentRecord.objects.create(
+            contact=contact,
+            browser_key=browser_key_hash(browser_key) if browser_key else "",
+            purpose=purpose,
+            action=action,
+            source=source,
+            notice_version=notice_version or settings.CONSENT_NOTICE_VERSION,
+            ip_masked=ip_masked,
+        )
+        if contact is not None:
+            # A browser's own choice names no one: it sends no event.
+            from webhooks.services import webhook_emit
+
+            webhook_emit(
+                type="consent.changed",
+                data={
+                    "contact": {"id": contact.pk},
+                    "purpose": purpose,
+                    "action": action,
+                    "source": source,
+                    "notice_version": record.notice_version,
+                },
+                contact_id=contact.pk,
+            )
+    return record
 
 
 # Granting and withdrawing are the same record with its action named.

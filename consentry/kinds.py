@@ -95,6 +95,19 @@ class Series:
 
 
 @dataclass(frozen=True)
+class Hook:
+    """The webhook event a kind's rows send (webhooks/): one per stored row that `where`
+    selects and that belongs to a contact. Anonymous rows never send one."""
+
+    event: str
+    description: str
+    # The event's `data`, from a row (fetched with `related`): ids and the row's own fields.
+    data: Callable[[Any], dict[str, Any]]
+    where: Q = field(default_factory=Q)
+    related: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Kind:
     code: str
     model: type[Model]
@@ -124,6 +137,8 @@ class Kind:
     timeline_time: str = "created_at"
     timeline_order: str = "-created_at"
     timeline_related: tuple[str, ...] = ()
+    # The webhook event its rows send, if any.
+    hook: Hook | None = None
 
 
 _KINDS: dict[str, Kind] = {}

@@ -200,6 +200,28 @@ DRAIN_LAG_DEGRADED_S = env.number("DRAIN_LAG_DEGRADED_S", 60, minimum=1, maximum
 # that "once" and "once a day" hold across page loads?
 FOCUS_FREQUENCY_COOKIE = env.flag("FOCUS_FREQUENCY_COOKIE", True)
 
+# Outgoing webhooks (webhooks/). Private networks (CIDRs) an endpoint may reach, for
+# receivers on the operator's own network; empty, only public addresses are reached. Cloud
+# metadata addresses are never reached, whatever this says.
+WEBHOOK_ALLOWED_NETWORKS = env.networks("WEBHOOK_ALLOWED_NETWORKS")
+
+# Seconds a receiver has to answer a delivery before it counts as failed (and is retried).
+WEBHOOK_TIMEOUT_SECONDS = env.number("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+
+# Hours a failed delivery is retried (exponential backoff with jitter) before it has failed.
+WEBHOOK_RETRY_HOURS = env.number("WEBHOOK_RETRY_HOURS", 24, minimum=1, maximum=24 * 7)
+
+# Seconds before the first retry; each later wait is four times the one before, up to 6 hours.
+WEBHOOK_RETRY_FIRST_SECONDS = env.number("WEBHOOK_RETRY_FIRST_SECONDS", 5, minimum=1, maximum=3600)
+
+# Hours an endpoint may fail every attempt before it is switched off (the admin says why).
+WEBHOOK_DISABLE_AFTER_HOURS = env.number(
+    "WEBHOOK_DISABLE_AFTER_HOURS", 72, minimum=1, maximum=24 * 90
+)
+
+# Days the delivery log (events, deliveries, attempts, answers' first bytes) is kept.
+WEBHOOK_LOG_DAYS = env.number("WEBHOOK_LOG_DAYS", 30, minimum=1, maximum=3650)
+
 # Form submissions allowed per masked IP in 10 minutes (a /16 by default: keep it generous).
 FORM_SUBMIT_LIMIT = env.number("FORM_SUBMIT_LIMIT", 60, minimum=1, maximum=1_000_000)
 
@@ -236,6 +258,7 @@ INSTALLED_APPS = [
     "video",
     "api",
     "audit",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -384,6 +407,10 @@ LOGGING = {
 }
 
 CELERY_BEAT_SCHEDULE = {
+    # Webhook deliveries that are due: new ones are queued on commit as well; this finds the
+    # retries whose time came and any a lost task or a dead worker left behind.
+    "webhooks-due": {"task": "webhooks.tasks.webhooks_deliver_due", "schedule": 5.0},
+    "webhooks-log-purge": {"task": "webhooks.tasks.webhooks_log_purge_task", "schedule": 3600.0},
     # The stream is drained continuously; each run takes what is there and stops.
     "drain-events": {"task": "tracker.tasks.drain_events", "schedule": 1.0},
     "rollup-days": {"task": "tracker.tasks.rollup_days", "schedule": 300.0},

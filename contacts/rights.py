@@ -201,6 +201,9 @@ def contact_erase(*, contact: Contact, requested_by: str = "") -> DataSubjectReq
         )
         # Devices, Do-Not-Contact entries and the kinds' rows that are not detached cascade.
         contact.delete()
+        from webhooks.services import webhooks_contact_erase
+
+        webhooks_contact_erase(contact_id=contact_id)
         dead = deadletters_erase(contact_id=contact_id, digests=digests, needles=needles | {email})
         LogEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(Contact), object_id=str(contact_id)

@@ -26,16 +26,33 @@ def contact_upsert(*, email: str, fields: dict[str, Any] | None = None, **names:
         if contact is None:
             try:
                 with transaction.atomic():
-                    return Contact.objects.create(email=email, fields=fields or {}, **names)
+                    contact = Contact.objects.create(email=email, fields=fields or {}, **names)
+                    _contact_hook("contact.created", contact)
+                    return contact
             except IntegrityError:
                 continue  # a concurrent request created it first: update that one
+        before = _contact_hook_data(contact)
         for name, value in names.items():
             setattr(contact, name, value)
         if fields:
             contact.fields = {**contact.fields, **fields}
         contact.save()
+        if _contact_hook_data(contact) != before:
+            _contact_hook("contact.updated", contact)
         return contact
     raise RuntimeError(f"could not upsert contact {email!r}")
+
+
+def _contact_hook_data(contact: Contact) -> dict[str, Any]:
+    from webhooks.events import contact_data
+
+    return contact_data(contact)
+
+
+def _contact_hook(event: str, contact: Contact) -> None:
+    from webhooks.services import webhook_emit
+
+    webhook_emit(type=event, data={"contact": _contact_hook_data(contact)}, contact_id=contact.pk)
 
 
 def contact_update(
@@ -54,6 +71,9 @@ def contact_update(
             raise ValidationError({"email": [DUPLICATE_EMAIL]})
         contact.email = email
         contact.save(update_fields=["email", "updated_at"])
+        if not fields and not names:
+            _contact_hook("contact.updated", contact)
+            return contact
     return contact_upsert(email=contact.email, fields=fields, **names)
 
 
@@ -95,12 +115,30 @@ def dnc_add(
     comment: str = "",
 ) -> DoNotContact:
     """Idempotent: a second add for the same channel keeps the first entry and its time."""
-    entry, _created = DoNotContact.objects.get_or_create(
-        contact=contact, channel=channel, defaults={"reason": reason, "comment": comment}
-    )
+    from webhooks.services import webhook_emit
+
+    with transaction.atomic():
+        entry, created = DoNotContact.objects.get_or_create(
+            contact=contact, channel=channel, defaults={"reason": reason, "comment": comment}
+        )
+        if created:
+            webhook_emit(
+                type="dnc.added",
+                data={"contact": {"id": contact.pk}, "channel": channel, "reason": reason},
+                contact_id=contact.pk,
+            )
     return entry
 
 
 def dnc_remove(*, contact: Contact, channel: str = Channel.EMAIL) -> bool:
-    deleted, _ = DoNotContact.objects.filter(contact=contact, channel=channel).delete()
+    from webhooks.services import webhook_emit
+
+    with transaction.atomic():
+        deleted, _ = DoNotContact.objects.filter(contact=contact, channel=channel).delete()
+        if deleted:
+            webhook_emit(
+                type="dnc.removed",
+                data={"contact": {"id": contact.pk}, "channel": channel},
+                contact_id=contact.pk,
+            )
     return deleted > 0

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from consentry.kinds import Kind, Series, kind_register
+from consentry.kinds import Hook, Kind, Series, kind_register
 
 _OPENS = {
     "human_opens": Q(machine=False),
@@ -33,6 +33,34 @@ def _opened(open_: Any) -> tuple[str, dict[str, Any]]:
 
 def _clicked(click: Any) -> tuple[str, dict[str, Any]]:
     return "email_click", {"url": click.link.url}
+
+
+def _sent_data(recipient: Any) -> dict[str, Any]:
+    return {
+        "email": {"id": recipient.send.email_id, "name": recipient.send.email.name},
+        "send": {"id": recipient.send_id},
+        "recipient": {"id": recipient.pk},
+        "contact": {"id": recipient.contact_id},
+    }
+
+
+def _opened_data(open_: Any) -> dict[str, Any]:
+    return {
+        "email": {"id": open_.email_id},
+        "send": {"id": open_.recipient.send_id},
+        "recipient": {"id": open_.recipient_id},
+        "contact": {"id": open_.recipient.contact_id},
+    }
+
+
+def _clicked_data(click: Any) -> dict[str, Any]:
+    return {
+        "email": {"id": click.link.email_id},
+        "send": {"id": click.recipient.send_id},
+        "recipient": {"id": click.recipient_id},
+        "contact": {"id": click.recipient.contact_id},
+        "link": {"id": click.link_id, "url": click.link.url},
+    }
 
 
 def register() -> None:
@@ -66,6 +94,13 @@ def register() -> None:
             timeline_time="sent_at",
             timeline_order="-id",
             timeline_related=("send__email",),
+            hook=Hook(
+                event="email.sent",
+                description="An email was handed to the mail server for a contact.",
+                data=_sent_data,
+                where=Q(status="sent"),
+                related=("send__email",),
+            ),
         )
     )
     kind_register(
@@ -80,6 +115,15 @@ def register() -> None:
             # Opens stay with their recipient, which an erasure keeps and empties.
             erase_detach=(),
             timeline=_opened,
+            # Attributed opens only (a recipient who consents to tracking), never a machine's.
+            hook=Hook(
+                event="email.opened",
+                description="A contact opened an email (their own opens, never a mail "
+                "proxy's or a scanner's; only for recipients who consent to tracking).",
+                data=_opened_data,
+                where=Q(machine=False),
+                related=("recipient",),
+            ),
         )
     )
     kind_register(
@@ -101,5 +145,13 @@ def register() -> None:
             erase_detach=(),
             timeline=_clicked,
             timeline_related=("link",),
+            hook=Hook(
+                event="email.clicked",
+                description="A contact clicked a tracked link in an email (never a link "
+                "scanner's click).",
+                data=_clicked_data,
+                where=Q(machine=False),
+                related=("link", "recipient"),
+            ),
         )
     )

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from consent.models import Purpose
 from consent.services import consent_grant, consent_withdraw
+from consentry.kinds import kind_get
 from contacts.models import Channel, Contact, DncReason
 from contacts.selectors import contact_get_by_email, contact_is_dnc
 from contacts.services import dnc_add, dnc_remove
@@ -38,6 +39,7 @@ from emails.rendering import (
     tracking_allowed_among,
 )
 from emails.selectors import recipient_basis
+from webhooks.services import kind_rows_emit
 
 logger = logging.getLogger("emails")
 
@@ -135,6 +137,9 @@ def recipients_deliver(*, recipient_ids: Sequence[int]) -> dict[str, int]:
             recipient.sent_at = timezone.now()
             recipient.save(update_fields=["status", "tracked", "basis", "message_id", "sent_at"])
             counts["sent"] += 1
+            sent_kind = kind_get("sent")
+            if sent_kind is not None:
+                kind_rows_emit(kind=sent_kind, rows=[recipient])
     return counts
 
 

@@ -6,11 +6,18 @@ from typing import Any
 
 from django.db.models import Q
 
-from consentry.kinds import Kind, Series, kind_register
+from consentry.kinds import Hook, Kind, Series, kind_register
 
 
 def _timeline(event: Any) -> tuple[str, dict[str, Any]]:
     return f"focus_{event.kind}", {"focus_id": event.focus_id}
+
+
+def _converted(event: Any) -> dict[str, Any]:
+    return {
+        "focus": {"id": event.focus_id, "name": event.focus.name},
+        "contact": {"id": event.contact_id},
+    }
 
 
 def register() -> None:
@@ -41,5 +48,13 @@ def register() -> None:
             # Views stay in the item's counts, attributed to no one.
             erase_detach=("contact", "device"),
             timeline=_timeline,
+            hook=Hook(
+                event="focus.converted",
+                description="An identified visitor converted on a focus item (clicked its "
+                "button or sent its form).",
+                data=_converted,
+                where=Q(kind="conversion", machine=False),
+                related=("focus",),
+            ),
         )
     )

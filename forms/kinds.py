@@ -6,11 +6,19 @@ from typing import Any
 
 from django.db.models import Q
 
-from consentry.kinds import Kind, Series, kind_register
+from consentry.kinds import Hook, Kind, Series, kind_register
 
 
 def _timeline(submission: Any) -> tuple[str, dict[str, Any]]:
     return "form_submission", {"form_id": submission.form_id}
+
+
+def _submitted(submission: Any) -> dict[str, Any]:
+    return {
+        "form": {"id": submission.form_id, "name": submission.form.name},
+        "submission": {"id": submission.pk, "values": submission.data},
+        "contact": {"id": submission.contact_id},
+    }
 
 
 def register() -> None:
@@ -34,5 +42,12 @@ def register() -> None:
             erase_detach=("contact",),
             erase_clear={"data": {}},
             timeline=_timeline,
+            hook=Hook(
+                event="form.submitted",
+                description="A form was submitted by a known contact (its email field, or "
+                "a browser tied to one): the answers, as the form collected them.",
+                data=_submitted,
+                related=("form",),
+            ),
         )
     )

@@ -98,4 +98,15 @@ def submission_record(
             kiosk=kiosk or form.kiosk,
             identified=identify and contact is not None,
         )
+        if contact is not None:
+            _submission_hook(submission)
     return Outcome(submission=submission, device_id=device_id)
+
+
+def _submission_hook(submission: Submission) -> None:
+    from consentry.kinds import kind_get
+    from webhooks.services import kind_rows_emit
+
+    kind = kind_get("submission")
+    if kind is not None:
+        kind_rows_emit(kind=kind, rows=[submission])

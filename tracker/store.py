@@ -173,6 +173,11 @@ def _store(events: Sequence[Any]) -> tuple[int, list[Rejected]]:
     try:
         for code, batch in by_kind.items():
             written += stores[code](batch)
+            kind = kind_get(code)
+            if kind is not None and kind.hook is not None:
+                from webhooks.services import kind_rows_emit
+
+                kind_rows_emit(kind=kind, event_ids=[e["id"] for e in batch])
     finally:
         _rejected.reset(token)
     return written, rejected

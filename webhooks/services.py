@@ -1,0 +1,509 @@
+"""Outgoing webhooks: emitting events on the commit of the change that caused them, and
+delivering them at least once, signed, with retries, to the endpoints that subscribe.
+
+A delivery is a row before it is a task: the task is only a nudge. Whatever happens to the
+broker or a worker (a SIGKILL mid-send), the sweep (deliveries_due_run, every few seconds)
+finds every delivery that is due and not leased, so nothing is lost; a worker that died
+while sending lets its lease run out, and the retry carries the same webhook-id, so a receiver
+that remembers ids sees each event once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Model, Q
+from django.utils import timezone
+
+from consentry.kinds import Kind
+from webhooks import net, signing
+from webhooks.events import TEST, consent_summaries
+from webhooks.models import Attempt, Delivery, DeliveryStatus, Endpoint, WebhookEvent
+
+logger = logging.getLogger("webhooks")
+
+CONNECT_TIMEOUT_S = 3.0
+# What is kept of an answer for the delivery log: enough to see what went wrong.
+RESPONSE_HEAD_BYTES = 1024
+# The longest wait between two attempts.
+MAX_BACKOFF = dt.timedelta(hours=6)
+# Retries due within this are queued with a countdown; later ones wait for the sweep.
+COUNTDOWN_MAX_S = 60.0
+SWEEP_BATCH = 500
+QUEUED_FOR = dt.timedelta(seconds=60)
+USER_AGENT = "Consentry-Webhooks/1"
+
+# The embedded default (no Celery worker) delivers from a thread of each web process; an
+# emission wakes it instead of waiting for its next round.
+wake = threading.Event()
+
+
+@dataclass(frozen=True, slots=True)
+class Emission:
+    type: str
+    data: dict[str, Any]
+    contact_id: int | None = None
+    # Stable for an event that may be emitted twice (a drain batch stored again): the
+    # second emission is then the same event, not a new one.
+    id: uuid.UUID | None = None
+    at: dt.datetime | None = None
+
+
+# A name space for event ids derived from what caused them.
+_IDS = uuid.UUID("6f1c3a52-3a5e-4f7c-9a61-3f0c2b7d9e10")
+
+
+def event_id_for(*, type: str, cause: str) -> uuid.UUID:
+    return uuid.uuid5(_IDS, f"{type}:{cause}")
+
+
+def _subscribers() -> list[Endpoint]:
+    # No cache: an endpoint added a moment ago, in another process, gets the next event. The
+    # table is small and this runs once per change, or once per drained batch of a kind.
+    return list(Endpoint.objects.filter(active=True).only("id", "events"))
+
+
+def webhooks_emit(emissions: Sequence[Emission], *, endpoints: list[Endpoint] | None = None) -> int:
+    """Queue the events for every active endpoint that subscribes to their type, inside the
+    caller's transaction: they are sent only if it commits. Returns the deliveries queued."""
+    if not emissions:
+        return 0
+    if endpoints is None:
+        endpoints = _subscribers()
+    wanted = [(e, [p for p in endpoints if e.type in p.events]) for e in emissions]
+    wanted = [(e, targets) for e, targets in wanted if targets]
+    if not wanted:
+        return 0
+    now = timezone.now()
+    events = [
+        WebhookEvent(
+            id=e.id or uuid.uuid4(),
+            type=e.type,
+            data=e.data,
+            contact_id=e.contact_id,
+            created_at=e.at or now,
+        )
+        for e, _ in wanted
+    ]
+    with transaction.atomic():
+        known = set(
+            WebhookEvent.objects.filter(id__in=[e.id for e in events]).values_list("id", flat=True)
+        )
+        new = [(event, targets) for event, (_, targets) in zip(events, wanted, strict=True)]
+        new = [(event, targets) for event, targets in new if event.id not in known]
+        if not new:
+            return 0
+        WebhookEvent.objects.bulk_create([event for event, _ in new], ignore_conflicts=True)
+        deliveries = Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    event=event,
+                    endpoint=endpoint,
+                    next_attempt_at=now,
+                    retry_until=now + _retry_window(),
+                    created_at=now,
+                )
+                for event, targets in new
+                for endpoint in targets
+            ],
+            ignore_conflicts=True,
+        )
+    transaction.on_commit(_nudge, robust=True)
+    return len(deliveries)
+
+
+def webhook_emit(
+    *, type: str, data: dict[str, Any], contact_id: int | None = None, id: uuid.UUID | None = None
+) -> int:
+    """One event. A contact's event carries its consent state beside its data."""
+    endpoints = [p for p in _subscribers() if type in p.events]
+    if not endpoints:
+        return 0  # the common case: nothing more is read
+    if contact_id is not None:
+        data = {**data, "consent": consent_summaries(contact_ids=[contact_id])[contact_id]}
+    emission = Emission(type=type, data=data, contact_id=contact_id, id=id)
+    return webhooks_emit([emission], endpoints=endpoints)
+
+
+def kind_rows_emit(
+    *, kind: Kind, rows: Iterable[Model] | None = None, event_ids: Iterable[Any] = ()
+) -> int:
+    """The events of a counted kind's new rows (its registry row's `hook`): the rows given, or
+    the ones stored with these pipeline event ids. Only rows that belong to a contact and
+    that the hook selects send one; an event id follows from the row, so storing the same
+    batch twice emits nothing new."""
+    hook = kind.hook
+    if hook is None:
+        return 0
+    endpoints = [p for p in _subscribers() if hook.event in p.events]
+    if not endpoints:
+        return 0
+    owned = Q(**{f"{kind.owner}__isnull": False})
+    manager = kind.model._default_manager
+    if rows is None:
+        found = manager.filter(owned, hook.where, event_id__in=list(event_ids))
+    else:
+        found = manager.filter(owned, hook.where, pk__in=[row.pk for row in rows])
+    found = found.select_related(*hook.related).order_by("pk")
+    chosen = [(row, _owner_id(row, kind.owner)) for row in found]
+    summaries = consent_summaries(contact_ids={c for _, c in chosen if c is not None})
+    return webhooks_emit(
+        [
+            Emission(
+                type=hook.event,
+                data={**hook.data(row), "consent": summaries[contact_id]},
+                contact_id=contact_id,
+                id=event_id_for(
+                    type=hook.event,
+                    cause=str(getattr(row, "event_id", None) or f"{kind.code}:{row.pk}"),
+                ),
+                at=getattr(row, "created_at", None),
+            )
+            for row, contact_id in chosen
+            if contact_id is not None
+        ],
+        endpoints=endpoints,
+    )
+
+
+def _owner_id(row: Model, owner: str) -> int | None:
+    *path, last = owner.split("__")
+    target: Any = row
+    for name in path:
+        target = getattr(target, name, None)
+        if target is None:
+            return None
+    value = getattr(target, f"{last}_id", None)
+    return int(value) if value is not None else None
+
+
+def _retry_window() -> dt.timedelta:
+    return dt.timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
+
+
+def _nudge() -> None:
+    """Ask for the due deliveries to be sent now rather than at the next sweep."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        wake.set()  # the embedded default's thread; never a send inside the request
+        return
+    from webhooks.tasks import webhooks_deliver_due
+
+    webhooks_deliver_due.delay()
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """The wait after the n-th failed attempt: exponential (4 times the wait before), capped
+    at six hours, and jittered so that the retries of many deliveries do not arrive together
+    (half the wait fixed, half random)."""
+    first = float(settings.WEBHOOK_RETRY_FIRST_SECONDS)
+    wait = min(first * 4 ** max(attempts - 1, 0), MAX_BACKOFF.total_seconds())
+    return dt.timedelta(seconds=wait / 2 + random.uniform(0, wait / 2))
+
+
+def _due(now: dt.datetime) -> Any:
+    return Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now).filter(
+        Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+    )
+
+
+def deliveries_due(*, limit: int = SWEEP_BATCH) -> list[int]:
+    return list(
+        _due(timezone.now()).order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit]
+    )
+
+
+def deliveries_queue(*, limit: int = SWEEP_BATCH) -> list[int]:
+    """The due deliveries not already handed to the task queue, marked as handed for a
+    minute (a task lost with its worker is handed again after)."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            _due(now)
+            .filter(Q(queued_until__isnull=True) | Q(queued_until__lt=now))
+            .order_by("next_attempt_at", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:limit]
+        )
+        Delivery.objects.filter(id__in=ids).update(queued_until=now + QUEUED_FOR)
+    return ids
+
+
+def deliveries_due_run(*, limit: int = SWEEP_BATCH) -> int:
+    """Send every delivery that is due, one after another (the embedded default's thread)."""
+    sent = 0
+    for delivery_id in deliveries_due(limit=limit):
+        if delivery_attempt(delivery_id=delivery_id) is not None:
+            sent += 1
+    return sent
+
+
+def lease() -> dt.timedelta:
+    """How long a worker holds a delivery while sending it: longer than any send can take
+    (net.post stops at its connect and read deadlines), so only a dead worker's runs out."""
+    return dt.timedelta(seconds=CONNECT_TIMEOUT_S + settings.WEBHOOK_TIMEOUT_SECONDS + 10)
+
+
+def _claim(delivery_id: int) -> Delivery | None:
+    now = timezone.now()
+    claimed = (
+        Delivery.objects.filter(
+            pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+        )
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+        .update(leased_until=now + lease())
+    )
+    if not claimed:
+        return None
+    return Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
+
+
+def body_of(event: WebhookEvent) -> bytes:
+    """The request body, the same bytes at every attempt: {type, timestamp, data}."""
+    return json.dumps(
+        {"type": event.type, "timestamp": event.created_at.isoformat(), "data": event.data},
+        cls=DjangoJSONEncoder,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status_code: int | None
+    milliseconds: int
+    head: str
+    error: str
+
+
+def _send(delivery: Delivery) -> Outcome:
+    event, endpoint = delivery.event, delivery.endpoint
+    body = body_of(event)
+    timestamp = int(time.time())
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": event.msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signing.signature(
+            secret=endpoint.secret, msg_id=event.msg_id, timestamp=timestamp, body=body
+        ),
+    }
+    started = time.monotonic()
+    try:
+        reply = net.post(
+            url=endpoint.url,
+            body=body,
+            headers=headers,
+            allowed=settings.WEBHOOK_ALLOWED_NETWORKS,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            read_timeout=float(settings.WEBHOOK_TIMEOUT_SECONDS),
+            max_response_bytes=RESPONSE_HEAD_BYTES,
+        )
+    except (net.Refused, net.SendFailed) as exc:
+        elapsed = int((time.monotonic() - started) * 1000)
+        return Outcome(None, elapsed, "", str(exc)[:300])
+    head = reply.head.decode("utf-8", "replace")
+    return Outcome(reply.status, int(reply.seconds * 1000), head, "")
+
+
+def delivery_attempt(*, delivery_id: int) -> Outcome | None:
+    """Send one delivery if it is due and no other worker holds it; record what happened.
+    Returns None when there was nothing to do (already sent, not due, held elsewhere)."""
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return None
+    endpoint = delivery.endpoint
+    if not endpoint.active:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.CANCELLED, leased_until=None, finished_at=timezone.now()
+        )
+        return None
+    outcome = _send(delivery)
+    _record(delivery, outcome)
+    return outcome
+
+
+def _record(delivery: Delivery, outcome: Outcome) -> None:
+    now = timezone.now()
+    code = outcome.status_code
+    with transaction.atomic():
+        # An erasure may have removed the delivery while it was being sent: nothing to log.
+        current = (
+            Delivery.objects.select_for_update().filter(pk=delivery.pk).select_related("endpoint")
+        ).first()
+        if current is None:
+            return
+        endpoint = Endpoint.objects.select_for_update().get(pk=current.endpoint_id)
+        Attempt.objects.create(
+            delivery=current,
+            at=now,
+            status_code=code,
+            milliseconds=outcome.milliseconds,
+            response_head=outcome.head,
+            error=outcome.error,
+        )
+        current.attempts += 1
+        current.last_status_code = code
+        current.last_error = outcome.error or ("" if code and code < 300 else f"HTTP {code}")
+        current.leased_until = None
+        current.queued_until = None
+        if code is not None and 200 <= code < 300:
+            current.status = DeliveryStatus.SUCCEEDED
+            current.finished_at = now
+            if endpoint.failing_since is not None:
+                endpoint.failing_since = None
+                endpoint.save(update_fields=["failing_since", "updated_at"])
+        elif code == 410:
+            current.status = DeliveryStatus.FAILED
+            current.finished_at = now
+            _disable(endpoint, "The receiver answered 410 Gone: it asked not to be sent more.")
+        else:
+            if endpoint.failing_since is None:
+                endpoint.failing_since = now
+                endpoint.save(update_fields=["failing_since", "updated_at"])
+            limit = dt.timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS)
+            if now - endpoint.failing_since >= limit:
+                _disable(
+                    endpoint,
+                    f"Every attempt failed for {settings.WEBHOOK_DISABLE_AFTER_HOURS} hours "
+                    f"(since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC); last: "
+                    f"{current.last_error}",
+                )
+            wait = backoff(current.attempts)
+            if endpoint.active and now + wait <= current.retry_until:
+                current.next_attempt_at = now + wait
+            else:  # out of time, or the endpoint was just switched off
+                current.status = DeliveryStatus.FAILED
+                current.finished_at = now
+        # A retry due soon is queued now, with a countdown; a later one waits for the sweep.
+        countdown = (current.next_attempt_at - now).total_seconds()
+        soon = (
+            current.status == DeliveryStatus.PENDING
+            and countdown <= COUNTDOWN_MAX_S
+            and not settings.CELERY_TASK_ALWAYS_EAGER
+        )
+        if soon:
+            current.queued_until = current.next_attempt_at + QUEUED_FOR
+        current.save()
+    if soon:
+        from webhooks.tasks import webhook_deliver
+
+        webhook_deliver.apply_async(args=(current.pk,), countdown=max(countdown, 0))
+
+
+def _disable(endpoint: Endpoint, reason: str) -> None:
+    """Switch an endpoint off and say why in the admin; its waiting deliveries are not sent."""
+    now = timezone.now()
+    endpoint.active = False
+    endpoint.disabled_at = now
+    endpoint.disabled_reason = reason[:300]
+    endpoint.save(update_fields=["active", "disabled_at", "disabled_reason", "updated_at"])
+    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.CANCELLED, leased_until=None, finished_at=now
+    )
+    logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
+
+
+def endpoint_create(
+    *,
+    url: str,
+    events: Sequence[str],
+    secret: str = "",
+    description: str = "",
+    active: bool = True,
+) -> Endpoint:
+    """A new endpoint; without a secret, one is generated (the caller shows it once)."""
+    return Endpoint.objects.create(
+        url=url,
+        events=sorted(set(events)),
+        secret=secret or signing.secret_new(),
+        description=description,
+        active=active,
+    )
+
+
+def endpoint_update(*, endpoint: Endpoint, **changes: Any) -> Endpoint:
+    """Change an endpoint. Switching it back on forgets why it was switched off."""
+    if "events" in changes:
+        changes["events"] = sorted(set(changes["events"]))
+    for name, value in changes.items():
+        setattr(endpoint, name, value)
+    if changes.get("active"):
+        endpoint.disabled_at, endpoint.disabled_reason, endpoint.failing_since = None, "", None
+    endpoint.save()
+    return endpoint
+
+
+def endpoint_test_send(*, endpoint: Endpoint) -> Delivery:
+    """A test event for this endpoint alone, sent even if it subscribes to nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        event = WebhookEvent.objects.create(
+            type=TEST,
+            data={"endpoint": {"id": endpoint.pk}, "message": "A test event from Consentry."},
+            created_at=now,
+        )
+        delivery = Delivery.objects.create(
+            event=event,
+            endpoint=endpoint,
+            next_attempt_at=now,
+            retry_until=now + _retry_window(),
+            created_at=now,
+        )
+    transaction.on_commit(_nudge, robust=True)
+    return delivery
+
+
+def delivery_redeliver(*, delivery: Delivery) -> Delivery:
+    """Send a delivery again, as a new series of attempts with the same webhook-id."""
+    now = timezone.now()
+    delivery.status = DeliveryStatus.PENDING
+    delivery.next_attempt_at = now
+    delivery.retry_until = now + _retry_window()
+    delivery.leased_until = None
+    delivery.queued_until = None
+    delivery.finished_at = None
+    delivery.save()
+    transaction.on_commit(_nudge, robust=True)
+    return delivery
+
+
+def webhooks_contact_erase(*, contact_id: int) -> int:
+    """An erasure's part here: the contact's events that wait are not sent, what the log kept
+    of their payloads (and of the answers, which may echo them) is emptied, and endpoints
+    that subscribe to contact.erased learn the former id, and nothing else."""
+    with transaction.atomic():
+        events = WebhookEvent.objects.filter(contact_id=contact_id)
+        Delivery.objects.filter(event__in=events, status=DeliveryStatus.PENDING).delete()
+        Attempt.objects.filter(delivery__event__in=events).update(response_head="")
+        emptied = events.update(data={}, contact_id=None)
+        webhooks_emit(
+            [
+                Emission(
+                    type="contact.erased",
+                    data={"contact": {"id": contact_id}},
+                    id=event_id_for(type="contact.erased", cause=str(contact_id)),
+                )
+            ]
+        )
+    return emptied
+
+
+def webhooks_log_purge() -> int:
+    """The delivery log is kept WEBHOOK_LOG_DAYS: older events go with their deliveries and
+    attempts once none of them waits to be sent."""
+    cutoff = timezone.now() - dt.timedelta(days=settings.WEBHOOK_LOG_DAYS)
+    waiting = Delivery.objects.filter(status=DeliveryStatus.PENDING).values("event_id")
+    deleted, _ = WebhookEvent.objects.filter(created_at__lt=cutoff).exclude(id__in=waiting).delete()
+    return deleted
