@@ -445,6 +445,14 @@ def endpoint_update(*, endpoint: Endpoint, **changes: Any) -> Endpoint:
     return endpoint
 
 
+def endpoint_secret_rotate(*, endpoint: Endpoint) -> str:
+    """A new signing secret, returned for the caller to show once. Every attempt from now on
+    is signed with it, the retries of deliveries already queued included."""
+    endpoint.secret = signing.secret_new()
+    endpoint.save(update_fields=["secret", "updated_at"])
+    return endpoint.secret
+
+
 def endpoint_test_send(*, endpoint: Endpoint) -> Delivery:
     """A test event for this endpoint alone, sent even if it subscribes to nothing."""
     now = timezone.now()
