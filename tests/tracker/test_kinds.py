@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from consentry.kinds import (
     ERASED_DEVICE,
+    Hook,
     Kind,
     Series,
     kind_get,
@@ -32,6 +33,9 @@ from tracker.enqueue import event_enqueue
 from tracker.models import CountedEvent, DeadLetter
 from tracker.reports import stats_daily
 from tracker.store import counted_rows_store
+from webhooks.events import event_types
+from webhooks.models import WebhookEvent
+from webhooks.services import endpoint_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -68,6 +72,12 @@ def new_kind() -> Kind:
         device="device",
         erase_detach=("contact", "device"),
         timeline=lambda hit: ("video_hit", {"seconds": hit.seconds}),
+        hook=Hook(
+            event="video.watched",
+            description="A known contact watched a video.",
+            data=lambda hit: {"seconds": hit.seconds, "contact": {"id": hit.contact_id}},
+            where=Q(machine=False),
+        ),
     )
 
 
@@ -100,6 +110,9 @@ def test_a_new_kind_is_stored_reported_exported_linked_and_erased_through_the_re
     ada = Contact.objects.create(email="ada@example.com")
     known = Device.objects.create(public_id="dev-ada", contact=ada)
     later = Device.objects.create(public_id="dev-later")
+    # Its webhook event is one an endpoint may subscribe to, like the product's own.
+    assert "video.watched" in event_types()
+    endpoint_create(url="https://crm.example.com/hooks", events=["video.watched"])
     # Through the real path: enqueue onto the stream, drain into PostgreSQL.
     for event in (
         _event(),  # anonymous
@@ -112,6 +125,11 @@ def test_a_new_kind_is_stored_reported_exported_linked_and_erased_through_the_re
     events_drain()
     assert VideoHit.objects.count() == 4
     assert DeadLetter.objects.get().kind == "video"
+    # Only the known contact's own play sends an event: not the anonymous one, not the
+    # machine's, not the device tied to no one yet.
+    (sent,) = WebhookEvent.objects.filter(type="video.watched")
+    assert sent.data["seconds"] == 90
+    assert sent.data["contact"] == {"id": ada.pk}
 
     # Reported, per day, people apart from machines; through the API too.
     assert "video" in reports()
