@@ -23,6 +23,7 @@ from consentry.management.commands.bootstrap import DEMO
 from consentry.models import SetupStep
 from emails.models import EmailSend, RecipientStatus
 from tracker.reports import consent_rate, series_totals, stats_daily
+from webhooks.models import Endpoint
 
 # Today and the six days before it.
 WEEK_DAYS = 7
@@ -115,6 +116,15 @@ class Link:
 
 
 @dataclass(frozen=True)
+class WebhooksAlert:
+    """ "1 endpoint switched off", with a link to each endpoint."""
+
+    count: int
+    state: str
+    endpoints: tuple[Link, ...]
+
+
+@dataclass(frozen=True)
 class Home:
     today: dt.date
     week_start: dt.date
@@ -126,6 +136,8 @@ class Home:
     sends: tuple[SendSummary, ...] | None
     health: dict[str, Any]
     links: tuple[Link, ...]
+    # Endpoints switched off or failing, for a user who may see them.
+    webhooks: tuple[WebhooksAlert, ...] = ()
 
 
 def figures_read(*, today: dt.date) -> tuple[Panel, ...]:
@@ -222,6 +234,27 @@ def site_url_read() -> str | None:
     return "/"
 
 
+def webhooks_alerts_read() -> tuple[WebhooksAlert, ...]:
+    """The endpoints the product switched off, and the active ones whose attempts all fail."""
+    found = Endpoint.objects.filter(
+        Q(active=False, disabled_reason__gt="") | Q(active=True, failing_since__isnull=False)
+    ).order_by("id")
+    off = [p for p in found if not p.active]
+    failing = [p for p in found if p.active]
+    return tuple(
+        WebhooksAlert(
+            count=len(endpoints),
+            state=state,
+            endpoints=tuple(
+                Link(label=str(p), url=reverse("admin:webhooks_endpoint_change", args=[p.pk]))
+                for p in endpoints
+            ),
+        )
+        for state, endpoints in (("switched off", off), ("failing", failing))
+        if endpoints
+    )
+
+
 def home_read(*, user: Any, today: dt.date) -> Home:
     consent_today, consent_week = consent_rates_read(today=today)
     return Home(
@@ -233,4 +266,5 @@ def home_read(*, user: Any, today: dt.date) -> Home:
         sends=sends_recent() if user.has_perm("emails.view_emailsend") else None,
         health=health_check()[1],
         links=links_read(user=user),
+        webhooks=webhooks_alerts_read() if user.has_perm("webhooks.view_endpoint") else (),
     )
