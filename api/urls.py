@@ -10,6 +10,7 @@ from dwc import apis as dwc
 from emails import apis as emails
 from tracker import apis as tracker
 from video import apis as video
+from webhooks import apis as webhooks
 
 register_converter(IdConverter, "id")
 
@@ -79,6 +80,33 @@ v1 = [
         "dead-letters/redrive/",
         tracker.DeadLetterRedriveApi.as_view(),
         name="api-dead-letters-redrive",
+    ),
+    path("webhooks/", webhooks.WebhookListApi.as_view(), name="api-webhooks"),
+    path(
+        "webhooks/event-types/",
+        webhooks.WebhookEventTypesApi.as_view(),
+        name="api-webhook-event-types",
+    ),
+    path(
+        "webhooks/deliveries/<id:delivery_id>/",
+        webhooks.WebhookDeliveryApi.as_view(),
+        name="api-webhook-delivery",
+    ),
+    path(
+        "webhooks/deliveries/<id:delivery_id>/redeliver/",
+        webhooks.WebhookRedeliverApi.as_view(),
+        name="api-webhook-redeliver",
+    ),
+    path("webhooks/<id:endpoint_id>/", webhooks.WebhookDetailApi.as_view(), name="api-webhook"),
+    path(
+        "webhooks/<id:endpoint_id>/test/",
+        webhooks.WebhookTestApi.as_view(),
+        name="api-webhook-test",
+    ),
+    path(
+        "webhooks/<id:endpoint_id>/deliveries/",
+        webhooks.WebhookDeliveriesApi.as_view(),
+        name="api-webhook-deliveries",
     ),
 ]
 

@@ -374,6 +374,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two sets of choices both called "status": each its own enum, named for what it is.
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookStatusEnum": "webhooks.selectors.ENDPOINT_STATUSES",
+        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+    },
 }
 
 # Throttling and other shared counters: Redis when configured, else per process.

@@ -487,6 +487,15 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     return delivery
 
 
+def endpoint_delete(*, endpoint: Endpoint) -> None:
+    """Forget an endpoint and its delivery log, with the events that were for it alone: their
+    payloads are about people, and no other endpoint's log needs them."""
+    with transaction.atomic():
+        shared = Delivery.objects.exclude(endpoint=endpoint).values("event_id")
+        WebhookEvent.objects.filter(deliveries__endpoint=endpoint).exclude(id__in=shared).delete()
+        endpoint.delete()
+
+
 def webhooks_contact_erase(*, contact_id: int) -> int:
     """An erasure's part here: the contact's events that wait are not sent, what the log kept
     of their payloads (and of the answers, which may echo them) is emptied, and endpoints

@@ -38,6 +38,7 @@ from tests.support.forming import form_make
 from tests.support.tracking import send
 from tracker.rollups import rollup_recent
 from video.models import Video
+from webhooks.services import endpoint_create, endpoint_test_send
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -109,6 +110,17 @@ MATRIX: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("api-dead-letters-redrive", "POST"): ("tracker.change_deadletter",),
     **_crud("api-videos", "api-video", "video", "video"),
     ("api-videos-report", "GET"): ("video.view_videohit",),
+    ("api-webhooks", "GET"): ("webhooks.view_endpoint",),
+    ("api-webhooks", "POST"): ("webhooks.add_endpoint",),
+    ("api-webhook", "GET"): ("webhooks.view_endpoint",),
+    ("api-webhook", "PATCH"): ("webhooks.change_endpoint",),
+    ("api-webhook", "DELETE"): ("webhooks.delete_endpoint",),
+    ("api-webhook-event-types", "GET"): ("webhooks.view_endpoint",),
+    # A test event is a delivery of the endpoint's own: managing the endpoint allows it.
+    ("api-webhook-test", "POST"): ("webhooks.change_endpoint",),
+    ("api-webhook-deliveries", "GET"): ("webhooks.view_delivery",),
+    ("api-webhook-delivery", "GET"): ("webhooks.view_delivery",),
+    ("api-webhook-redeliver", "POST"): ("webhooks.change_delivery",),
 }
 
 
@@ -200,6 +212,8 @@ def world(client, tmp_path) -> Iterator[World]:
         audience = Audience._default_manager.create(
             name="Opted in", filters={"email_consent": "grant"}
         )
+        endpoint = endpoint_create(url="https://crm.example.com/hooks", events=["dnc.added"])
+        delivery = endpoint_test_send(endpoint=endpoint)
         ids = {
             "audience_id": audience.pk,
             "contact_id": sent.contact.pk,
@@ -214,6 +228,8 @@ def world(client, tmp_path) -> Iterator[World]:
             "api-dwc-slot": slot.pk,
             "api-dwc-item": item.pk,
             "api-dwc-variant": variant.pk,
+            "endpoint_id": endpoint.pk,
+            "delivery_id": delivery.pk,
         }
         assert sent.recipient.token is not None
         yield World(ids=ids, token=sent.recipient.token)
