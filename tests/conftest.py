@@ -80,15 +80,19 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
-def celery_worker_start(schedule: Path) -> subprocess.Popen[bytes]:
+def celery_worker_start(
+    schedule: Path, *, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """A real Celery worker with beat (so it drains every second), on the test database and
-    the test Redis. The test database must hold committed rows: use transactional_db."""
+    the test Redis, with `env` added to its environment (its settings come from there). The
+    test database must hold committed rows: use transactional_db."""
     db = settings.DATABASES["default"]
-    env = {
+    environ = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL or "",
         "SECRET_KEY": settings.SECRET_KEY,
+        **(env or {}),
     }
     return subprocess.Popen(
         [
@@ -107,7 +111,7 @@ def celery_worker_start(schedule: Path) -> subprocess.Popen[bytes]:
             str(schedule),
         ],
         cwd=Path(__file__).resolve().parent.parent,
-        env=env,
+        env=environ,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
