@@ -163,6 +163,20 @@ class EndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 messages.SUCCESS,
             )
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Its delivery log goes with it, though no one may delete from the log by itself.
+        perms_needed.discard(str(Delivery._meta.verbose_name))
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request: HttpRequest, obj: Endpoint) -> None:
+        # With the events that were for it alone: their payloads are about people.
+        services.endpoint_delete(endpoint=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
+        for endpoint in queryset:
+            services.endpoint_delete(endpoint=endpoint)
+
     def response_add(
         self, request: HttpRequest, obj: Endpoint, post_url_continue: Any = None
     ) -> HttpResponse:

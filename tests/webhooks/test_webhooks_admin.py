@@ -282,3 +282,19 @@ def test_a_view_only_user_reads_but_cannot_send_a_test_or_redeliver(viewer, rece
     redeliver(viewer, delivery)
     assert deliveries_due_run() == 0
     assert len(receiver.requests) == 1
+
+
+def test_deleting_an_endpoint_forgets_the_events_that_were_for_it_alone(boss):
+    from contacts.services import contact_upsert
+    from webhooks.models import WebhookEvent
+
+    alone = endpoint_create(url="https://crm.example.com/a", events=["contact.created"])
+    shared = endpoint_create(url="https://crm.example.com/b", events=["contact.updated"])
+    contact_upsert(email="ada@example.com")  # for `alone` only
+    endpoint_update(endpoint=shared, events=["contact.created", "contact.updated"])
+    contact_upsert(email="grace@example.com")  # for both
+    page = reverse("admin:webhooks_endpoint_delete", args=[alone.pk])
+    assert boss.post(page, {"post": "yes"}).status_code == 302
+    assert not Endpoint.objects.filter(pk=alone.pk).exists()
+    (kept,) = WebhookEvent.objects.all()
+    assert kept.data["contact"]["email"] == "grace@example.com"
