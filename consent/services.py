@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -43,7 +44,8 @@ def consent_record(
         raise ValueError(f"unknown consent action {action!r}")
     if contact is None and not browser_key:
         raise ValueError("a consent record names a contact, a browser, or both")
-    with transaction.atomic():
+    # A browser's own choice (no contact) is one insert and sends no event: no transaction.
+    with transaction.atomic() if contact is not None else nullcontext():
         record = ConsentRecord.objects.create(
             contact=contact,
             browser_key=browser_key_hash(browser_key) if browser_key else "",

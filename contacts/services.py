@@ -31,7 +31,22 @@ def contact_upsert(*, email: str, fields: dict[str, Any] | None = None, **names:
                     return contact
             except IntegrityError:
                 continue  # a concurrent request created it first: update that one
-        before = _contact_hook_data(contact)
+        return _contact_change(contact=contact, fields=fields, names=names)
+    raise RuntimeError(f"could not upsert contact {email!r}")
+
+
+def _contact_change(
+    *,
+    contact: Contact,
+    fields: dict[str, Any] | None,
+    names: dict[str, str],
+    before: dict[str, Any] | None = None,
+) -> Contact:
+    """Apply names and custom fields (merged) and save; contact.updated when anything changed,
+    in the same transaction as the change."""
+    with transaction.atomic():
+        if before is None:
+            before = _contact_hook_data(contact)
         for name, value in names.items():
             setattr(contact, name, value)
         if fields:
@@ -39,8 +54,7 @@ def contact_upsert(*, email: str, fields: dict[str, Any] | None = None, **names:
         contact.save()
         if _contact_hook_data(contact) != before:
             _contact_hook("contact.updated", contact)
-        return contact
-    raise RuntimeError(f"could not upsert contact {email!r}")
+    return contact
 
 
 def _contact_hook_data(contact: Contact) -> dict[str, Any]:
@@ -66,15 +80,16 @@ def contact_update(
 
     Raises ValidationError when another contact holds the new email: an email names one contact.
     """
+    unknown = set(names) - set(_CONTACT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown contact fields: {', '.join(sorted(unknown))}")
+    # What the contact was before any of the change, the email included: one event for it all.
+    before = _contact_hook_data(contact)
     if email is not None and email.lower() != contact.email.lower():
         if contact_get_by_email(email=email) is not None:
             raise ValidationError({"email": [DUPLICATE_EMAIL]})
         contact.email = email
-        contact.save(update_fields=["email", "updated_at"])
-        if not fields and not names:
-            _contact_hook("contact.updated", contact)
-            return contact
-    return contact_upsert(email=contact.email, fields=fields, **names)
+    return _contact_change(contact=contact, fields=fields, names=names, before=before)
 
 
 def device_create(*, contact: Contact | None = None) -> Device:

@@ -89,6 +89,9 @@ class Delivery(models.Model):
     retry_until = models.DateTimeField()
     # While a worker sends it, no other takes it; a worker that died lets it go at this time.
     leased_until = models.DateTimeField(null=True, blank=True)
+    # Which claim holds the lease: a worker whose lease ran out (and was taken by another)
+    # records its attempt but changes nothing else.
+    lease_token = models.UUIDField(null=True, blank=True)
     # Handed to the task queue until then: the sweep queues it again only after, so a long
     # backlog is not queued over and over (and a task lost with its worker is queued anew).
     queued_until = models.DateTimeField(null=True, blank=True)

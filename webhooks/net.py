@@ -55,6 +55,11 @@ METADATA_ADDRESSES: dict[IPAddress, str] = {
     ipaddress.ip_address("169.254.170.2"): "AWS ECS task credentials",
     ipaddress.ip_address("fd00:ec2::254"): "AWS, over IPv6",
     ipaddress.ip_address("100.100.100.200"): "Alibaba Cloud",
+    ipaddress.ip_address("169.254.170.23"): "AWS EKS Pod Identity",
+    ipaddress.ip_address("fd00:ec2::23"): "AWS EKS Pod Identity, over IPv6",
+    ipaddress.ip_address("169.254.0.23"): "Tencent Cloud",
+    # A public address that only answers from inside Azure: its host agent (WireServer).
+    ipaddress.ip_address("168.63.129.16"): "Azure WireServer",
 }
 
 # Named first so that a refusal says what the address is; the `ipaddress` predicates after

@@ -41,7 +41,7 @@ MAX_BACKOFF = dt.timedelta(hours=6)
 # Retries due within this are queued with a countdown; later ones wait for the sweep.
 COUNTDOWN_MAX_S = 60.0
 SWEEP_BATCH = 500
-QUEUED_FOR = dt.timedelta(seconds=60)
+QUEUED_FOR = dt.timedelta(seconds=30)
 USER_AGENT = "Consentry-Webhooks/1"
 
 # The embedded default (no Celery worker) delivers from a thread of each web process; an
@@ -224,8 +224,8 @@ def deliveries_due(*, limit: int = SWEEP_BATCH) -> list[int]:
 
 
 def deliveries_queue(*, limit: int = SWEEP_BATCH) -> list[int]:
-    """The due deliveries not already handed to the task queue, marked as handed for a
-    minute (a task lost with its worker is handed again after)."""
+    """The due deliveries not already handed to the task queue, marked as handed for
+    QUEUED_FOR (a task lost with its worker is handed again after)."""
     now = timezone.now()
     with transaction.atomic():
         ids = list(
@@ -248,24 +248,44 @@ def deliveries_due_run(*, limit: int = SWEEP_BATCH) -> int:
     return sent
 
 
+# The system resolver's own worst case (a few servers, retried): the name is resolved before
+# net.post's deadlines start.
+DNS_ALLOWANCE_S = 30.0
+
+
 def lease() -> dt.timedelta:
     """How long a worker holds a delivery while sending it: longer than any send can take
-    (net.post stops at its connect and read deadlines), so only a dead worker's runs out."""
-    return dt.timedelta(seconds=CONNECT_TIMEOUT_S + settings.WEBHOOK_TIMEOUT_SECONDS + 10)
+    (resolving the name, then net.post's connect and read deadlines), so only a dead
+    worker's runs out. A delivery a dead worker held is taken again after the lease, or after
+    QUEUED_FOR when its task died with the worker, whichever is later."""
+    seconds = DNS_ALLOWANCE_S + CONNECT_TIMEOUT_S + settings.WEBHOOK_TIMEOUT_SECONDS + 5
+    return dt.timedelta(seconds=seconds)
 
 
 def _claim(delivery_id: int) -> Delivery | None:
     now = timezone.now()
+    token = uuid.uuid4()
     claimed = (
         Delivery.objects.filter(
             pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
         )
         .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
-        .update(leased_until=now + lease())
+        .update(leased_until=now + lease(), lease_token=token)
     )
     if not claimed:
         return None
     return Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
+
+
+def _about_someone_erased(event: WebhookEvent) -> bool:
+    """An event about a contact erased after it was emitted (an open stored while the erasure
+    ran): it is never sent, and what it held is emptied as the erasure would have."""
+    from contacts.models import Contact
+
+    if event.contact_id is None or Contact.objects.filter(pk=event.contact_id).exists():
+        return False
+    WebhookEvent.objects.filter(pk=event.pk).update(data={}, contact_id=None)
+    return True
 
 
 def body_of(event: WebhookEvent) -> bytes:
@@ -313,6 +333,10 @@ def _send(delivery: Delivery) -> Outcome:
     except (net.Refused, net.SendFailed) as exc:
         elapsed = int((time.monotonic() - started) * 1000)
         return Outcome(None, elapsed, "", str(exc)[:300])
+    except Exception as exc:  # anything else is a failed attempt too, never a stuck delivery
+        elapsed = int((time.monotonic() - started) * 1000)
+        logger.exception("webhook delivery %s failed unexpectedly", delivery.pk)
+        return Outcome(None, elapsed, "", f"could not send: {type(exc).__name__}")
     head = reply.head.decode("utf-8", "replace")
     return Outcome(reply.status, int(reply.seconds * 1000), head, "")
 
@@ -323,9 +347,8 @@ def delivery_attempt(*, delivery_id: int) -> Outcome | None:
     delivery = _claim(delivery_id)
     if delivery is None:
         return None
-    endpoint = delivery.endpoint
-    if not endpoint.active:
-        Delivery.objects.filter(pk=delivery.pk).update(
+    if not delivery.endpoint.active or _about_someone_erased(delivery.event):
+        Delivery.objects.filter(pk=delivery.pk, lease_token=delivery.lease_token).update(
             status=DeliveryStatus.CANCELLED, leased_until=None, finished_at=timezone.now()
         )
         return None
@@ -335,71 +358,78 @@ def delivery_attempt(*, delivery_id: int) -> Outcome | None:
 
 
 def _record(delivery: Delivery, outcome: Outcome) -> None:
+    """Log the attempt and move the delivery on, if this worker still holds its lease (a
+    worker that lost it, or whose delivery an erasure removed, changes nothing else)."""
     now = timezone.now()
     code = outcome.status_code
+    endpoint = delivery.endpoint
+    change: dict[str, Any] = {
+        "attempts": delivery.attempts + 1,
+        "last_status_code": code,
+        "last_error": outcome.error or ("" if code and code < 300 else f"HTTP {code}"),
+        "leased_until": None,
+        "lease_token": None,
+        "queued_until": None,
+    }
+    disable = ""
+    if code is not None and 200 <= code < 300:
+        change.update(status=DeliveryStatus.SUCCEEDED, finished_at=now)
+    elif code == 410:
+        change.update(status=DeliveryStatus.FAILED, finished_at=now)
+        disable = "The receiver answered 410 Gone: it asked not to be sent more."
+    else:
+        failing_since = endpoint.failing_since or now
+        hours = settings.WEBHOOK_DISABLE_AFTER_HOURS
+        if now - failing_since >= dt.timedelta(hours=hours):
+            disable = (
+                f"Every attempt failed for {hours} hours (since "
+                f"{failing_since:%Y-%m-%d %H:%M} UTC); last: {change['last_error']}"
+            )
+        wait = backoff(delivery.attempts + 1)
+        if not disable and now + wait <= delivery.retry_until:
+            change["next_attempt_at"] = now + wait
+        else:  # out of time, or the endpoint is being switched off
+            change.update(status=DeliveryStatus.FAILED, finished_at=now)
+    # A retry due soon is queued now, with a countdown; a later one waits for the sweep.
+    countdown = (change.get("next_attempt_at", now) - now).total_seconds()
+    soon = (
+        "status" not in change
+        and countdown <= COUNTDOWN_MAX_S
+        and not settings.CELERY_TASK_ALWAYS_EAGER
+    )
+    if soon:
+        change["queued_until"] = change["next_attempt_at"] + QUEUED_FOR
     with transaction.atomic():
-        # An erasure may have removed the delivery while it was being sent: nothing to log.
-        current = (
-            Delivery.objects.select_for_update().filter(pk=delivery.pk).select_related("endpoint")
-        ).first()
-        if current is None:
-            return
-        endpoint = Endpoint.objects.select_for_update().get(pk=current.endpoint_id)
+        held = Delivery.objects.filter(
+            pk=delivery.pk, lease_token=delivery.lease_token, status=DeliveryStatus.PENDING
+        ).update(**change)
+        if not held and not Delivery.objects.filter(pk=delivery.pk).exists():
+            return  # erased while it was being sent: nothing of it is kept
         Attempt.objects.create(
-            delivery=current,
+            delivery_id=delivery.pk,
             at=now,
             status_code=code,
             milliseconds=outcome.milliseconds,
             response_head=outcome.head,
             error=outcome.error,
         )
-        current.attempts += 1
-        current.last_status_code = code
-        current.last_error = outcome.error or ("" if code and code < 300 else f"HTTP {code}")
-        current.leased_until = None
-        current.queued_until = None
-        if code is not None and 200 <= code < 300:
-            current.status = DeliveryStatus.SUCCEEDED
-            current.finished_at = now
-            if endpoint.failing_since is not None:
-                endpoint.failing_since = None
-                endpoint.save(update_fields=["failing_since", "updated_at"])
-        elif code == 410:
-            current.status = DeliveryStatus.FAILED
-            current.finished_at = now
-            _disable(endpoint, "The receiver answered 410 Gone: it asked not to be sent more.")
-        else:
-            if endpoint.failing_since is None:
-                endpoint.failing_since = now
-                endpoint.save(update_fields=["failing_since", "updated_at"])
-            limit = dt.timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS)
-            if now - endpoint.failing_since >= limit:
-                _disable(
-                    endpoint,
-                    f"Every attempt failed for {settings.WEBHOOK_DISABLE_AFTER_HOURS} hours "
-                    f"(since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC); last: "
-                    f"{current.last_error}",
-                )
-            wait = backoff(current.attempts)
-            if endpoint.active and now + wait <= current.retry_until:
-                current.next_attempt_at = now + wait
-            else:  # out of time, or the endpoint was just switched off
-                current.status = DeliveryStatus.FAILED
-                current.finished_at = now
-        # A retry due soon is queued now, with a countdown; a later one waits for the sweep.
-        countdown = (current.next_attempt_at - now).total_seconds()
-        soon = (
-            current.status == DeliveryStatus.PENDING
-            and countdown <= COUNTDOWN_MAX_S
-            and not settings.CELERY_TASK_ALWAYS_EAGER
-        )
-        if soon:
-            current.queued_until = current.next_attempt_at + QUEUED_FOR
-        current.save()
+        if not held:
+            return
+        succeeded = code is not None and 200 <= code < 300
+        if succeeded:
+            Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
+                failing_since=None
+            )
+        elif code != 410:
+            Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
+                failing_since=now
+            )
+        if disable:
+            _disable(endpoint, disable)
     if soon:
         from webhooks.tasks import webhook_deliver
 
-        webhook_deliver.apply_async(args=(current.pk,), countdown=max(countdown, 0))
+        webhook_deliver.apply_async(args=(delivery.pk,), countdown=max(countdown, 0))
 
 
 def _disable(endpoint: Endpoint, reason: str) -> None:
@@ -408,9 +438,11 @@ def _disable(endpoint: Endpoint, reason: str) -> None:
     endpoint.active = False
     endpoint.disabled_at = now
     endpoint.disabled_reason = reason[:300]
-    endpoint.save(update_fields=["active", "disabled_at", "disabled_reason", "updated_at"])
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        active=False, disabled_at=now, disabled_reason=endpoint.disabled_reason, updated_at=now
+    )
     Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
-        status=DeliveryStatus.CANCELLED, leased_until=None, finished_at=now
+        status=DeliveryStatus.CANCELLED, leased_until=None, lease_token=None, finished_at=now
     )
     logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
 
@@ -474,15 +506,22 @@ def endpoint_test_send(*, endpoint: Endpoint) -> Delivery:
 
 
 def delivery_redeliver(*, delivery: Delivery) -> Delivery:
-    """Send a delivery again, as a new series of attempts with the same webhook-id."""
+    """Send a delivery again, as a new series of attempts with the same webhook-id. One that
+    a worker is sending right now is left to it: sent twice at once, it could be recorded
+    twice."""
     now = timezone.now()
-    delivery.status = DeliveryStatus.PENDING
-    delivery.next_attempt_at = now
-    delivery.retry_until = now + _retry_window()
-    delivery.leased_until = None
-    delivery.queued_until = None
-    delivery.finished_at = None
-    delivery.save()
+    Delivery.objects.filter(pk=delivery.pk).exclude(
+        status=DeliveryStatus.PENDING, leased_until__gt=now
+    ).update(
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=now,
+        retry_until=now + _retry_window(),
+        leased_until=None,
+        lease_token=None,
+        queued_until=None,
+        finished_at=None,
+    )
+    delivery.refresh_from_db()
     transaction.on_commit(_nudge, robust=True)
     return delivery
 

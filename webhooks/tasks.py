@@ -16,11 +16,14 @@ def webhook_deliver(delivery_id: int) -> None:
 def webhooks_deliver_due() -> int:
     """Queue every delivery that is due and not held (a new event, a retry whose time came,
     one a dead worker let go). Each is claimed with a lease, so queuing one twice sends once."""
-    from webhooks.services import deliveries_queue
+    from webhooks.services import SWEEP_BATCH, deliveries_queue
 
-    due = deliveries_queue()
+    due = deliveries_queue(limit=SWEEP_BATCH)
     for delivery_id in due:
         webhook_deliver.delay(delivery_id)
+    if len(due) == SWEEP_BATCH:
+        # A backlog: queue the next batch now rather than at the next beat.
+        webhooks_deliver_due.delay()
     return len(due)
 
 

@@ -328,6 +328,10 @@ def test_localhost_is_refused_through_the_real_resolver(receiver):
         ("fd00:ec2::254", ["::/0"]),
         ("100.100.100.200", ["100.64.0.0/10"]),
         ("64:ff9b::a9fe:a9fe", ["::/0", "0.0.0.0/0"]),
+        ("169.254.170.23", ["169.254.0.0/16"]),
+        ("fd00:ec2::23", ["fd00::/8"]),
+        ("169.254.0.23", ["169.254.0.0/16"]),
+        ("168.63.129.16", []),
     ],
 )
 def test_cloud_metadata_stays_refused_whatever_the_allowed_networks_say(dns, address, allowed):

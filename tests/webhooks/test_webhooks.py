@@ -278,3 +278,68 @@ def test_the_log_is_kept_for_its_days_and_never_drops_what_still_waits(receiver,
     assert webhooks_log_purge() >= 1
     (left,) = Delivery.objects.all()
     assert left.status == DeliveryStatus.PENDING
+
+
+def test_a_changed_email_is_one_contact_updated_even_with_unchanged_names(receiver):
+    from contacts.services import contact_update
+
+    endpoint_for(receiver, "contact.updated")
+    contact = contact_upsert(email="ada@example.com", first_name="Ada")
+    contact_update(contact=contact, email="ada@lovelace.example", first_name="Ada")
+    contact_update(contact=contact, email="ADA@lovelace.example", first_name="Ada")  # same
+    (event,) = WebhookEvent.objects.filter(type="contact.updated")
+    assert event.data["contact"]["email"] == "ada@lovelace.example"
+
+
+def test_a_worker_whose_lease_ran_out_records_its_attempt_and_changes_nothing_else(receiver):
+    from webhooks.services import Outcome, _claim, _record
+
+    receiver.default = Answer(status=500)
+    endpoint_for(receiver, "contact.created")
+    contact_upsert(email="ada@example.com")
+    slow = _claim(Delivery.objects.get().pk)
+    assert slow is not None
+    # Its lease runs out (a resolver that hung), and another worker sends and succeeds.
+    Delivery.objects.update(leased_until=timezone.now())
+    receiver.default = Answer(status=200)
+    deliveries_due_run()
+    assert Delivery.objects.get().status == DeliveryStatus.SUCCEEDED
+    _record(slow, Outcome(status_code=None, milliseconds=30_000, head="", error="timed out"))
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SUCCEEDED, 1)
+    assert Endpoint.objects.get().failing_since is None
+    assert Attempt.objects.count() == 2  # both tries happened, and both are in the log
+
+
+def test_a_redelivery_leaves_a_delivery_being_sent_to_its_worker(receiver):
+    from webhooks.services import _claim
+
+    endpoint_for(receiver, "contact.created")
+    contact_upsert(email="ada@example.com")
+    held = _claim(Delivery.objects.get().pk)
+    assert held is not None
+    delivery_redeliver(delivery=Delivery.objects.get())
+    assert _claim(held.pk) is None  # no second worker takes it while the first holds it
+
+
+def test_an_event_about_someone_erased_after_it_was_emitted_is_never_sent(receiver):
+    endpoint_for(receiver, "contact.created")
+    contact = contact_upsert(email="ada@example.com")
+    # As if emitted by a drain that read the contact just before the erasure committed.
+    event, contact_id = WebhookEvent.objects.get(), contact.pk
+    contact_erase(contact=contact)
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        data={"contact": {"email": "ada@example.com"}}, contact_id=contact_id
+    )
+    Delivery.objects.create(
+        event=event,
+        endpoint=Endpoint.objects.get(),
+        next_attempt_at=timezone.now(),
+        retry_until=timezone.now() + dt.timedelta(hours=1),
+        created_at=timezone.now(),
+    )
+    deliveries_due_run()
+    assert receiver.requests == []
+    event.refresh_from_db()
+    assert event.data == {}
+    assert Delivery.objects.get(event=event).status == DeliveryStatus.CANCELLED
