@@ -298,3 +298,21 @@ def test_deleting_an_endpoint_forgets_the_events_that_were_for_it_alone(boss):
     assert not Endpoint.objects.filter(pk=alone.pk).exists()
     (kept,) = WebhookEvent.objects.all()
     assert kept.data["contact"]["email"] == "grace@example.com"
+
+
+def test_the_secret_shown_once_never_travels_in_a_cookie(boss):
+    data = {
+        "description": "CRM sync",
+        "url": "https://crm.example.com/hooks",
+        "events": ["consent.changed"],
+        "active": "on",
+        "secret": "",
+    }
+    saved = boss.post(reverse("admin:webhooks_endpoint_add"), data)
+    assert saved.status_code == 302
+    secret = Endpoint.objects.get().secret
+    # The message that shows it waits in the operator's session, on the server.
+    written = " ".join(str(morsel.value) for morsel in saved.cookies.values())
+    assert secret.removeprefix("whsec_")[:16] not in written
+    assert "messages" not in saved.cookies
+    assert secret in boss.get(saved["Location"]).content.decode()
