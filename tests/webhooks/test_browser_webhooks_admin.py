@@ -8,10 +8,7 @@ server runs in this process)."""
 
 from __future__ import annotations
 
-import ipaddress
 import time
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -29,20 +26,13 @@ from tests.support.browser import (
 )
 from tests.support.browser import chromium as chromium
 from tests.support.browser import tracker as tracker
-from tests.support.receiver import Receiver, receiver_serve
+from tests.support.receiver import Receiver
 from webhooks.models import Delivery, DeliveryStatus
 from webhooks.services import deliveries_due_run
 
 pytestmark = [pytest.mark.browser]
 
 WIDTHS = {"laptop": 1366, "phone": 390}
-
-
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    settings.WEBHOOK_ALLOWED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
-    settings.WEBHOOK_TIMEOUT_SECONDS = 2
-    yield from receiver_serve()
 
 
 def delivered(receiver: Receiver, count: int) -> None:

@@ -5,9 +5,7 @@ read-only and redelivers, and a view-only user can send nothing."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from collections.abc import Iterator
 from html import unescape
 from typing import Any
 
@@ -17,7 +15,6 @@ from django.test import Client
 from django.urls import reverse
 from standardwebhooks import Webhook
 
-from tests.support.receiver import Receiver, receiver_serve
 from webhooks import signing
 from webhooks.models import Delivery, DeliveryStatus, Endpoint
 from webhooks.services import (
@@ -30,13 +27,6 @@ from webhooks.services import (
 pytestmark = pytest.mark.django_db
 
 GONE = "The receiver answered 410 Gone: it asked not to be sent more."
-
-
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    settings.WEBHOOK_ALLOWED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
-    settings.WEBHOOK_TIMEOUT_SECONDS = 2
-    yield from receiver_serve()
 
 
 @pytest.fixture

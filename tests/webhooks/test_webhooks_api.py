@@ -4,9 +4,7 @@ delivery log, redelivery, and who may do what."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +13,7 @@ from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 
 from tests.support.apiclients import ALL, api_client, model_perms
-from tests.support.receiver import Answer, Receiver, receiver_serve
+from tests.support.receiver import Answer
 from webhooks.models import Attempt, Delivery, Endpoint, WebhookEvent
 from webhooks.services import deliveries_due_run, endpoint_create
 from webhooks.signing import secret_new
@@ -24,13 +22,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 URL = "/api/v1/webhooks/"
 SECRET_MARK = "whsec_"
-
-
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    settings.WEBHOOK_ALLOWED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
-    settings.WEBHOOK_TIMEOUT_SECONDS = 2
-    yield from receiver_serve()
 
 
 @pytest.fixture
