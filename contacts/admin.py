@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -23,6 +24,8 @@ from contacts.selectors import (
     contact_list,
 )
 from emails.sendpage import send_flow
+from webhooks.events import contact_data
+from webhooks.services import webhook_emit
 
 # The confirmation itemises this many contacts (counting costs a few queries each); the
 # others are counted, not itemised.
@@ -134,6 +137,58 @@ class ContactAdmin(ContactTransferAdmin):
             "</thead><tbody>{}</tbody></table>",
             rows,
         )
+
+    # The admin writes through its forms, not the services (a blank input removes a custom
+    # field, which contact_update never does): it sends the same webhook events as they would,
+    # in the view's transaction, so they go out only if the whole page is saved.
+    def save_model(
+        self, request: HttpRequest, obj: Contact, form: ModelForm[Contact], change: bool
+    ) -> None:
+        stored = Contact.objects.filter(pk=obj.pk).first() if change else None
+        before = contact_data(stored) if stored is not None else None
+        super().save_model(request, obj, form, change)
+        after = contact_data(obj)
+        if before is None:
+            webhook_emit(type="contact.created", data={"contact": after}, contact_id=obj.pk)
+        elif after != before:
+            webhook_emit(type="contact.updated", data={"contact": after}, contact_id=obj.pk)
+
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: ModelForm[Contact],
+        formset: BaseInlineFormSet[Any, Contact, Any],
+        change: bool,
+    ) -> None:
+        if formset.model is not DoNotContact:
+            super().save_formset(request, form, formset, change)
+            return
+        # The channels as stored, not as typed: a row edited and ticked for deletion alike.
+        held = {f.instance.pk: f.initial["channel"] for f in formset.initial_forms}
+        removed = [f.initial["channel"] for f in formset.deleted_forms if f.instance.pk]
+        super().save_formset(request, form, formset, change)
+        contact = form.instance
+        added: list[DoNotContact] = list(formset.new_objects)
+        for entry, changed in formset.changed_objects:
+            if "channel" in changed:  # moved to another channel: off the one, on the other
+                removed.append(held[entry.pk])
+                added.append(entry)
+        for channel in removed:
+            webhook_emit(
+                type="dnc.removed",
+                data={"contact": {"id": contact.pk}, "channel": channel},
+                contact_id=contact.pk,
+            )
+        for entry in added:
+            webhook_emit(
+                type="dnc.added",
+                data={
+                    "contact": {"id": contact.pk},
+                    "channel": entry.channel,
+                    "reason": entry.reason,
+                },
+                contact_id=contact.pk,
+            )
 
     def delete_model(self, request: HttpRequest, obj: Contact) -> None:
         contact_erase(contact=obj, requested_by=request.user.get_username())

@@ -11,6 +11,10 @@ Importing the same file again changes nothing: contacts are matched by email (an
 name or field is written only when it differs, and a consent record or Do-Not-Contact entry is
 added only when the contact does not hold it already. An import never lifts a Do-Not-Contact
 and never blanks a value with an empty cell.
+
+What a batch writes sends its webhook events in the same transaction, as the services do one
+at a time: contact.created, contact.updated (only when something changed), consent.changed
+and dnc.added, built in one go and only for the types some endpoint subscribes to.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import csv
 import datetime as dt
 import io
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +39,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 from consent.models import Action, ConsentRecord, Purpose
 from consentry.text import TextRefused, text_check
 from contacts.models import Channel, Contact, DncReason, DoNotContact
+from webhooks.events import consent_summaries, contact_data
+from webhooks.selectors import webhook_types_subscribed
+from webhooks.services import Emission, event_id_for, webhooks_emit
 
 BATCH_SIZE = 2000
 MAX_FIELD_LENGTH = 1000
@@ -426,8 +434,97 @@ def _names_changed(contact: Contact, plan: _Planned) -> bool:
     return changed
 
 
+def _batch_emit(
+    *,
+    created: list[Contact],
+    updated: list[Contact],
+    records: list[ConsentRecord],
+    entries: list[DoNotContact],
+    run_id: uuid.UUID,
+) -> None:
+    """The webhook events of a batch just written, in one go. An event's id follows from the
+    row that caused it (a contact.updated's from the contact and the run too), so a run
+    repeated with the same run id sends nothing twice."""
+    subscribed = webhook_types_subscribed()
+    if not subscribed:
+        return  # the common case: no payload is built, nothing more is read
+    owners: dict[str, list[int | None]] = {
+        "contact.created": [contact.pk for contact in created],
+        "contact.updated": [contact.pk for contact in updated],
+        "consent.changed": [record.contact_id for record in records],
+        "dnc.added": [entry.contact_id for entry in entries],
+    }
+    # The consent state every event carries, read once for the batch, after its writes.
+    summaries = consent_summaries(
+        contact_ids={
+            contact_id
+            for type_, contact_ids in owners.items()
+            if type_ in subscribed
+            for contact_id in contact_ids
+            if contact_id is not None
+        }
+    )
+    if not summaries:
+        return
+    emissions: list[Emission] = []
+
+    def emit(type_: str, contact_id: int, cause: str, data: dict[str, Any]) -> None:
+        if type_ in subscribed:
+            emissions.append(
+                Emission(
+                    type=type_,
+                    data={**data, "consent": summaries[contact_id]},
+                    contact_id=contact_id,
+                    id=event_id_for(type=type_, cause=f"import:{cause}"),
+                )
+            )
+
+    for contact in created:
+        emit(
+            "contact.created",
+            contact.pk,
+            f"contact:{contact.pk}",
+            {"contact": contact_data(contact)},
+        )
+    for contact in updated:
+        emit(
+            "contact.updated",
+            contact.pk,
+            f"{run_id}:contact:{contact.pk}",
+            {"contact": contact_data(contact)},
+        )
+    for record in records:
+        if record.contact_id is None:
+            continue  # a browser's own choice names no one: no event (none is imported)
+        emit(
+            "consent.changed",
+            record.contact_id,
+            f"consent:{record.pk}",
+            {
+                "contact": {"id": record.contact_id},
+                "purpose": record.purpose,
+                "action": record.action,
+                "source": record.source,
+                "notice_version": record.notice_version,
+            },
+        )
+    for entry in entries:
+        emit(
+            "dnc.added",
+            entry.contact_id,
+            f"dnc:{entry.pk}",
+            {"contact": {"id": entry.contact_id}, "channel": entry.channel, "reason": entry.reason},
+        )
+    webhooks_emit(emissions)
+
+
 def _batch_write(
-    plans: list[_Planned], *, file_name: str, dry_run: bool, report: ImportReport
+    plans: list[_Planned],
+    *,
+    file_name: str,
+    dry_run: bool,
+    report: ImportReport,
+    run_id: uuid.UUID,
 ) -> None:
     """Plan and write one batch; raises DatabaseError with nothing of the batch written."""
     emails = [plan.email.lower() for plan in plans]
@@ -511,6 +608,13 @@ def _batch_write(
             )
             ConsentRecord.objects.bulk_create(records)
             DoNotContact.objects.bulk_create(entries)
+            _batch_emit(
+                created=[new for new, _ in created],
+                updated=updated,
+                records=records,
+                entries=entries,
+                run_id=run_id,
+            )
     else:
         for new, plan in created:
             add_rows(new, plan, known=False)
@@ -526,12 +630,16 @@ def contacts_import(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    run_id: uuid.UUID | None = None,
 ) -> ImportReport:
     """Import contacts, their consent evidence and Do-Not-Contact entries from a CSV file.
 
     `mapping` maps a header (normalised) to a target; the others take DEFAULT_MAPPING or
     become custom fields. `progress(done, total)` is called after each batch, counted in
-    contacts. Raises ImportRefused when the file as a whole cannot be read."""
+    contacts. `run_id` names the run in its webhook events' ids: a caller that may run the
+    same import again (a retried task) passes the same one; by default each call is its own
+    run. Raises ImportRefused when the file as a whole cannot be read."""
+    run_id = run_id or uuid.uuid4()
     for target in (mapping or {}).values():
         _target_check(target)
     report = ImportReport(file_name=file_name[:255], dry_run=dry_run)
@@ -540,13 +648,21 @@ def contacts_import(
     for start in range(0, total, batch_size):
         batch = plans[start : start + batch_size]
         try:
-            _batch_write(batch, file_name=report.file_name, dry_run=dry_run, report=report)
+            _batch_write(
+                batch, file_name=report.file_name, dry_run=dry_run, report=report, run_id=run_id
+            )
         except DatabaseError:
             # One contact in the batch is refused by the database (another writer took its
             # email a moment ago, say): write them one by one, so only that one is lost.
             for plan in batch:
                 try:
-                    _batch_write([plan], file_name=report.file_name, dry_run=dry_run, report=report)
+                    _batch_write(
+                        [plan],
+                        file_name=report.file_name,
+                        dry_run=dry_run,
+                        report=report,
+                        run_id=run_id,
+                    )
                 except DatabaseError as exc:
                     report.refused += len(plan.lines)
                     reason = f"the database refused it: {str(exc).splitlines()[0][:200]}"

@@ -37,3 +37,12 @@ def endpoint_deliveries(*, endpoint: Endpoint, status: str | None = None) -> Que
 def delivery_list() -> QuerySet[Delivery]:
     """Deliveries with what the one-delivery view shows: the event and every attempt."""
     return Delivery.objects.select_related("event", "endpoint").prefetch_related("attempt_log")
+
+
+def webhook_types_subscribed() -> set[str]:
+    """The event types some active endpoint subscribes to: a bulk writer asks once, and
+    builds no payload that no one would receive."""
+    subscribed: set[str] = set()
+    for events in Endpoint.objects.filter(active=True).values_list("events", flat=True):
+        subscribed.update(events)
+    return subscribed
