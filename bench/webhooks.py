@@ -12,7 +12,10 @@ tracking path slows down while they are being sent.
    subscribes: the time from their commit until every delivery is succeeded, and every event
    id received, none twice (duplicates counted);
 4. `GET /mtracking.gif` under wrk (bench/wrk/pixel.lua, as bench/run.py loads it) alone, then
-   again while N more events are being delivered: both rates and their ratio.
+   again while N more events are being delivered: both rates and their ratio;
+5. steps 3 and 4 again with the Celery worker restarted under `nice -n 19` (--nice; 0 skips
+   this round), its session's autogroup niced too (--plain-nice: not): deliveries are retried
+   for hours, so a deployment may give the web workers the CPU first.
 
 Prints one table naming the machine. Exits 1 when an event is lost or a delivery fails.
 """
@@ -33,6 +36,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -51,6 +55,7 @@ from bench.run import (
     BenchError,
     LoadConfig,
     Processes,
+    Service,
     Store,
     WrkResult,
     _interrupt,
@@ -221,12 +226,114 @@ def ids_check(url: str, emitted: list[str]) -> tuple[int, int, int]:
     return lost, duplicates, strangers
 
 
+@dataclass
+class Round:
+    """One worker configuration: N events alone, the pixel alone, the pixel while N more fire."""
+
+    alone_s: float
+    quiet: WrkResult
+    busy: WrkResult
+    during: float  # deliveries per second while wrk ran
+    pending_at_end: int
+    busy_s: float
+    ids: list[str]
+
+
+def celery_start(
+    procs: Processes, env: dict[str, str], *, args: argparse.Namespace, run_dir: Path, nice: int
+) -> Service:
+    argv = [
+        str(BIN / "celery"),
+        "-A",
+        "consentry",
+        "worker",
+        "--beat",
+        "--concurrency",
+        str(args.concurrency),
+        "--loglevel",
+        "warning",
+        "--schedule",
+        str(run_dir / "celerybeat-schedule"),
+    ]
+    if nice:
+        # `nice` execs celery in the same process, so the pool it forks inherits the niceness.
+        argv = [shutil.which("nice") or "/usr/bin/nice", "-n", str(nice), *argv]
+    service = procs.start(f"celery-nice-{nice}" if nice else "celery", argv, env=env, cwd=REPO)
+    # With autogroups (kernel.sched_autogroup_enabled), each session is scheduled as one
+    # group: a niceness ranks the worker only against its own session, and every service here
+    # has a session of its own (as under systemd, where each unit is its own cgroup), so
+    # `nice` alone gives the web workers almost nothing. The session's group is niced too,
+    # unless --plain-nice.
+    autogroup = Path(f"/proc/{service.process.pid}/autogroup")
+    if nice and not args.plain_nice and autogroup.exists():
+        autogroup.write_text(str(nice))
+    time.sleep(1)
+    if service.alive() and os.getpriority(os.PRIO_PROCESS, service.process.pid) != nice:
+        raise BenchError(f"the Celery worker does not run at niceness {nice}")
+    return service
+
+
+def autogroup_of(pid: int) -> str:
+    """A process's scheduling group and its niceness ("/autogroup-N nice K"), or "-"."""
+    try:
+        return Path(f"/proc/{pid}/autogroup").read_text().strip()
+    except OSError:
+        return "-"
+
+
+def round_run(
+    store: Store,
+    procs: Processes,
+    env: dict[str, str],
+    *,
+    args: argparse.Namespace,
+    load: LoadConfig,
+    base_url: str,
+    hook_url: str,
+    run_dir: Path,
+    finished_before: int,
+) -> Round:
+    log(f"webhooks alone: {args.events:,} events")
+    first = emit_run(env, count=args.events, url=hook_url, run_dir=run_dir)
+    done = wait_finished(store, procs, total=finished_before + args.events, timeout=args.timeout)
+    alone_s = done - first.committed
+
+    log(f"pixel alone: wrk {args.warmup}s warm-up + {args.duration}s")
+    nonce = os.urandom(4).hex()
+    pixel = WRK_DIR / "pixel.lua"
+    wrk_run(procs, name="wrk-warmup", base_url=base_url, script=pixel,
+            seconds=args.warmup, load=load, nonce=nonce, store=None)  # fmt: skip
+    quiet = wrk_run(procs, name="wrk-pixel", base_url=base_url, script=pixel,
+                    seconds=args.duration, load=load, nonce=nonce, store=None)  # fmt: skip
+
+    log(f"pixel while {args.events:,} more events are delivered")
+    second = emit_run(env, count=args.events, url=hook_url, run_dir=run_dir)
+    before = store.count(SUCCEEDED_SQL)
+    started = time.time()
+    busy = wrk_run(procs, name="wrk-pixel-busy", base_url=base_url, script=pixel,
+                   seconds=args.duration, load=load, nonce=nonce, store=None)  # fmt: skip
+    during = (store.count(SUCCEEDED_SQL) - before) / (time.time() - started)
+    total = finished_before + 2 * args.events
+    pending_at_end = total - store.count(FINISHED_SQL)
+    done = wait_finished(store, procs, total=total, timeout=args.timeout)
+    return Round(
+        alone_s=alone_s,
+        quiet=quiet,
+        busy=busy,
+        during=during,
+        pending_at_end=pending_at_end,
+        busy_s=done - second.committed,
+        ids=first.ids + second.ids,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     run_dir = Path(tempfile.mkdtemp(prefix="consentry-bench-webhooks-"))
     procs = Processes(log_dir=run_dir)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
     load = LoadConfig(args.threads, args.connections, args.duration, args.warmup, 0)
+    load_start = " ".join(f"{n:.2f}" for n in os.getloadavg())
     ok = False
     try:
         log("PostgreSQL: recreating database consentry_bench; Redis: flushing db 13")
@@ -270,25 +377,8 @@ def run(args: argparse.Namespace) -> int:
         receiver_rps = wrk_plain(procs, url=hook_url, script=script, seconds=3)
         received(receiver_url, reset=True)
 
-        log("starting Celery worker + beat (prefork, concurrency 2)")
-        procs.start(
-            "celery",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "consentry",
-                "worker",
-                "--beat",
-                "--concurrency",
-                str(args.concurrency),
-                "--loglevel",
-                "warning",
-                "--schedule",
-                str(run_dir / "celerybeat-schedule"),
-            ],
-            env=env,
-            cwd=REPO,
-        )
+        log(f"starting Celery worker + beat (prefork, concurrency {args.concurrency})")
+        celery = celery_start(procs, env, args=args, run_dir=run_dir, nice=0)
         log(f"starting gunicorn consentry.wsgi ({args.workers} sync workers) on port {port}")
         web = procs.start(
             "gunicorn-consentry",
@@ -306,34 +396,26 @@ def run(args: argparse.Namespace) -> int:
         wait_http_ok(web, f"{base_url}/healthz")
         time.sleep(3)  # the worker's pool and beat up
 
+        rounds: list[tuple[int, Round]] = []
+        niced_group = "-"
         with Store.open() as store:
-            log(f"webhooks alone: {args.events:,} events")
-            first = emit_run(env, count=args.events, url=hook_url, run_dir=run_dir)
-            done = wait_finished(store, procs, total=args.events, timeout=args.timeout)
-            alone_s = done - first.committed
-            alone_ok = store.count(SUCCEEDED_SQL)
-            lost1, dup1, strange1 = ids_check(receiver_url, first.ids)
-
-            log(f"pixel alone: wrk {args.warmup}s warm-up + {args.duration}s")
-            nonce = os.urandom(4).hex()
-            pixel = WRK_DIR / "pixel.lua"
-            wrk_run(procs, name="wrk-warmup", base_url=base_url, script=pixel,
-                    seconds=args.warmup, load=load, nonce=nonce, store=None)  # fmt: skip
-            quiet = wrk_run(procs, name="wrk-pixel", base_url=base_url, script=pixel,
-                            seconds=args.duration, load=load, nonce=nonce, store=None)  # fmt: skip
-
-            log(f"pixel while {args.events:,} more events are delivered")
-            second = emit_run(env, count=args.events, url=hook_url, run_dir=run_dir)
-            before = store.count(SUCCEEDED_SQL)
-            started = time.time()
-            busy = wrk_run(procs, name="wrk-pixel-busy", base_url=base_url, script=pixel,
-                           seconds=args.duration, load=load, nonce=nonce, store=None)  # fmt: skip
-            during = (store.count(SUCCEEDED_SQL) - before) / (time.time() - started)
-            pending_at_end = 2 * args.events - store.count(FINISHED_SQL)
-            done = wait_finished(store, procs, total=2 * args.events, timeout=args.timeout)
-            busy_s = done - second.committed
+            rounds.append((0, round_run(store, procs, env, args=args, load=load,
+                                        base_url=base_url, hook_url=hook_url, run_dir=run_dir,
+                                        finished_before=0)))  # fmt: skip
+            if args.nice:
+                log(f"restarting the Celery worker under nice -n {args.nice}")
+                procs.services.remove(celery)
+                procs.stop(celery)
+                celery = celery_start(procs, env, args=args, run_dir=run_dir, nice=args.nice)
+                niced_group = autogroup_of(celery.process.pid)
+                time.sleep(3)  # the worker's pool and beat up
+                rounds.append((args.nice, round_run(store, procs, env, args=args, load=load,
+                                                    base_url=base_url, hook_url=hook_url,
+                                                    run_dir=run_dir,
+                                                    finished_before=2 * args.events)))  # fmt: skip
+            emitted = [i for _, r in rounds for i in r.ids]
             total_ok = store.count(SUCCEEDED_SQL)
-            lost2, dup2, strange2 = ids_check(receiver_url, first.ids + second.ids)
+            lost, dup, strange = ids_check(receiver_url, emitted)
             attempts = store.count("SELECT count(*) FROM webhooks_attempt")
             procs.check_alive()
         ok = True
@@ -372,41 +454,48 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"gunicorn {args.workers} sync workers · Celery 1 worker (prefork {args.concurrency}) "
         f"+ beat · wrk -t{args.threads} -c{args.connections} -d{args.duration}s · PostgreSQL, "
-        f"Redis db {REDIS_DB}"
+        f"Redis db {REDIS_DB} · load average {load_start} at the start"
     )
-    rows = [
-        ("receiver alone (wrk POST, 204)", f"{receiver_rps:,.0f} req/s"),
+    rows: list[tuple[str, str]] = [("receiver alone (wrk POST, 204)", f"{receiver_rps:,.0f} req/s")]
+    for nice, r in rounds:
+        prefix = f"nice -n {nice}: " if nice else ""
+        if nice:
+            rows.append(
+                (
+                    f"Celery worker under nice -n {nice}",
+                    f"its session's autogroup: {niced_group}; gunicorn and PostgreSQL at 0",
+                )
+            )
+        rows += [
+            (
+                f"{prefix}webhooks alone: {args.events:,} events",
+                f"{r.alone_s:.1f} s, {args.events / r.alone_s:,.0f} events/s delivered",
+            ),
+            (f"{prefix}pixel alone", pixel_cell(r.quiet)),
+            (f"{prefix}pixel while webhooks fire", pixel_cell(r.busy)),
+            ("  ratio (while ÷ alone)", f"{r.busy.rps / r.quiet.rps:.2f}" if r.quiet.rps else "-"),
+            (
+                f"{prefix}webhooks during the pixel load",
+                f"{r.during:,.0f} events/s ({r.pending_at_end:,} still pending when wrk stopped)",
+            ),
+            (
+                f"{prefix}webhooks under load: {args.events:,} events",
+                f"{r.busy_s:.1f} s, {args.events / r.busy_s:,.0f} events/s delivered",
+            ),
+        ]
+    rows.append(
         (
-            f"webhooks alone: {args.events:,} events",
-            f"{alone_s:.1f} s, {args.events / alone_s:,.0f} events/s delivered",
-        ),
-        (
-            "  received",
-            f"{alone_ok:,} succeeded, lost {lost1}, duplicates {dup1}, unknown ids {strange1}",
-        ),
-        ("pixel alone", pixel_cell(quiet)),
-        ("pixel while webhooks fire", pixel_cell(busy)),
-        ("  ratio (while ÷ alone)", f"{busy.rps / quiet.rps:.2f}" if quiet.rps else "-"),
-        (
-            "webhooks during the pixel load",
-            f"{during:,.0f} events/s ({pending_at_end:,} still pending when wrk stopped)",
-        ),
-        (
-            f"webhooks under load: {args.events:,} events",
-            f"{busy_s:.1f} s, {args.events / busy_s:,.0f} events/s delivered",
-        ),
-        (
-            "  received (both rounds)",
-            f"{total_ok:,} succeeded, lost {lost2}, duplicates {dup2}, unknown ids {strange2}, "
-            f"{attempts:,} attempts",
-        ),
-    ]
+            f"received ({len(rounds) * 2} rounds)",
+            f"{total_ok:,} of {len(emitted):,} succeeded, lost {lost}, duplicates {dup}, "
+            f"unknown ids {strange}, {attempts:,} attempts",
+        )
+    )
     width = max(len(label) for label, _ in rows)
     print(f"| {'measure':<{width}} | result |")
     print(f"| {'-' * width} | --- |")
     for label, value in rows:
         print(f"| {label:<{width}} | {value} |")
-    bad = lost2 or strange2 or total_ok != 2 * args.events
+    bad = lost or strange or total_ok != len(emitted)
     if bad:
         print("WEBHOOK MISMATCH: an event was lost, failed or unknown")
     return 1 if bad else 0
@@ -423,14 +512,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up (2)")
     parser.add_argument("--workers", type=int, default=2 * cores, help="gunicorn workers")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per round (600)")
+    parser.add_argument(
+        "--nice", type=int, default=19, help="niceness of the Celery worker's round (19; 0: none)"
+    )
+    parser.add_argument(
+        "--plain-nice",
+        action="store_true",
+        help="nice the worker's processes only, not its session's autogroup",
+    )
     parser.add_argument("--keep-logs", action="store_true", help="keep the service logs")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--emit", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("out", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if not (1 <= args.events <= 1_000_000 and 1 <= args.duration <= 120):
-        parser.error("--events must be 1..1,000,000 and --duration 1..120")
+    if not (1 <= args.events <= 1_000_000 and 1 <= args.duration <= 120 and 0 <= args.nice <= 19):
+        parser.error("--events must be 1..1,000,000, --duration 1..120 and --nice 0..19")
     return args
 
 
