@@ -2,15 +2,17 @@
 
     .venv/bin/python bench/inprocess.py                 # CPU per request, Consentry vs bare Django
     .venv/bin/python bench/inprocess.py --profile pixel # and a pyinstrument tree for one path
+    .venv/bin/python bench/inprocess.py --path form --profile form  # the form submission
 
 Each path is called as a WSGI server would call it (an environ dict, start_response, the body
 iterated and closed), with a different visitor each time (X-Forwarded-For, user agent), against
-the production configuration: PostgreSQL database `consentry_profile` (recreated and migrated),
-Redis db 11 (flushed before and after). The bare Django of bench/bare runs the same loop in a
-second process. Figures are CPU microseconds per request of this process (time.process_time),
-so they hold up on a machine that is doing other work too, unlike requests per second. Network
-waits on Redis and PostgreSQL are not CPU and are not counted; the server (gunicorn) is not
-part of either figure.
+the production configuration: PostgreSQL database `consentry_profile` (recreated and migrated,
+dropped after; `--database` names another), Redis db 11 (flushed before and after;
+`--redis-db`). The bare Django of bench/bare runs the same loop in a second process. Figures
+are CPU microseconds per request of this process (time.process_time), so they hold up on a
+machine that is doing other work too, unlike requests per second. Network waits on Redis and
+PostgreSQL are not CPU and are not counted; the server (gunicorn) is not part of either
+figure. A form submission's CPU includes its queries' client side (the ORM, psycopg).
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PROFILE_DB = "consentry_profile"
 REDIS_URL = "redis://127.0.0.1:6379/11"
 SITE = "http://bench.example"
+# The form's id in the profiling database (set by the worker that creates it; 1 in a new one).
+FORM_ID = 1
+_FORM_SUCCESS = '{"ok": true, "message": "Thank you, we received your message.", "redirect": null}'
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -96,10 +101,57 @@ def requests_for(name: str, rng: random.Random) -> dict[str, Any]:
             body=body,
             headers={"CONTENT_TYPE": "text/plain", "HTTP_ORIGIN": SITE, **visitor},
         )
+    if name == "form":
+        # As the embedded form's script sends it: each submission names a new contact.
+        email = f"visitor.{secrets.token_hex(8)}%40bench.example"
+        body = f"email={email}&first_name=Ada&message=Please+call+me+back.&cs_hp=".encode()
+        return _environ(
+            "POST",
+            "/form/submit",
+            f"formId={FORM_ID}",
+            body=body,
+            headers={
+                "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                "HTTP_ORIGIN": SITE,
+                "HTTP_REFERER": f"{SITE}/contact",
+                "HTTP_ACCEPT": "application/json",
+                **visitor,
+            },
+        )
     raise ValueError(name)
 
 
-PATHS = ("pixel", "event")
+PATHS = ("pixel", "event", "form")
+
+
+def _form_create() -> int:
+    """The benchmark's form (bench/fixtures.py): email, first name, message."""
+    from forms.models import Field, FieldType, Form
+
+    form = Form.objects.create(name="Contact us", published=True)
+    Field.objects.bulk_create(
+        [
+            Field(
+                form=form,
+                label="Email",
+                alias="email",
+                type=FieldType.EMAIL,
+                required=True,
+                contact_field="email",
+                order=1,
+            ),
+            Field(
+                form=form,
+                label="First name",
+                alias="first_name",
+                type=FieldType.TEXT,
+                contact_field="first_name",
+                order=2,
+            ),
+            Field(form=form, label="Message", alias="message", type=FieldType.TEXTAREA, order=3),
+        ]
+    )
+    return form.pk
 
 
 def _call(app: WSGIApp, environ: dict[str, Any]) -> str:
@@ -149,6 +201,9 @@ def worker(app_name: str, paths: list[str], count: int, profile: str | None) -> 
     django.setup(set_prefix=False)
     # What gunicorn serves: the project's WSGI_APPLICATION, not a plain Django handler.
     app: WSGIApp = import_string(settings.WSGI_APPLICATION)
+    if "form" in paths and app_name == "consentry":
+        global FORM_ID
+        FORM_ID = _form_create()
     # The best of three rounds: another process on the machine only ever adds time.
     results = {
         name: min((measure(app, name, count, seed=7 + r) for r in range(3)), key=_cpu)
@@ -168,25 +223,25 @@ def worker(app_name: str, paths: list[str], count: int, profile: str | None) -> 
     print(json.dumps(results))
 
 
-def _database_recreate() -> None:
+def _database_recreate(database: str) -> None:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PROFILE_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PROFILE_DB}")
+        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {database}")
 
 
-def _database_drop() -> None:
+def _database_drop(database: str) -> None:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PROFILE_DB} WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
-def _redis_flush() -> None:
+def _redis_flush(url: str) -> None:
     import redis
 
-    redis.Redis.from_url(REDIS_URL, socket_timeout=5).flushdb()
+    redis.Redis.from_url(url, socket_timeout=5).flushdb()
 
 
 def main() -> int:
@@ -194,11 +249,20 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=3000, help="requests per path (3000)")
     parser.add_argument("--path", action="append", choices=PATHS, help="paths (default all)")
     parser.add_argument("--profile", choices=PATHS, help="print a pyinstrument tree for a path")
+    parser.add_argument(
+        "--database", default=PROFILE_DB, help=f"database to recreate and drop ({PROFILE_DB})"
+    )
+    parser.add_argument("--redis-db", type=int, default=11, help="Redis db to flush (11)")
     parser.add_argument("--worker", choices=("consentry", "bare"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     paths = args.path or list(PATHS)
     if not 100 <= args.count <= 100_000:
         parser.error("--count must be 100..100000")
+    if not args.database.isidentifier() or args.database in ("postgres", "template1"):
+        parser.error("--database must be a plain name of a database this run may drop")
+    if not 0 <= args.redis_db <= 15:
+        parser.error("--redis-db must be 0..15")
+    redis_url = REDIS_URL.rsplit("/", 1)[0] + f"/{args.redis_db}"
     if args.worker:
         worker(args.worker, paths, args.count, args.profile)
         return 0
@@ -209,8 +273,8 @@ def main() -> int:
     consentry_env = {
         **base,
         "DJANGO_SETTINGS_MODULE": "consentry.settings",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{PROFILE_DB}",
-        "REDIS_URL": REDIS_URL,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
+        "REDIS_URL": redis_url,
         "SECRET_KEY": secrets.token_urlsafe(48)[:50],
         "ALLOWED_HOSTS": "127.0.0.1",
         "PUBLIC_URL": "http://127.0.0.1:8000",
@@ -219,9 +283,16 @@ def main() -> int:
         "TRACKED_SITES": SITE,
         "VAR_DIR": str(var_dir),
     }
-    bare_env = {**base, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
-    _database_recreate()
-    _redis_flush()
+    # The bare view answers the tracker's success body (bench/bare/urls.py reads it from here).
+    fixtures = var_dir / "fixtures.json"
+    fixtures.write_text(json.dumps({"form_success": _FORM_SUCCESS}))
+    bare_env = {
+        **base,
+        "DJANGO_SETTINGS_MODULE": "bench.bare.settings",
+        "BENCH_FIXTURES": str(fixtures),
+    }
+    _database_recreate(args.database)
+    _redis_flush(redis_url)
     try:
         subprocess.run(
             [str(VENV_PYTHON), "manage.py", "migrate", "--noinput", "--verbosity", "0"],
@@ -246,8 +317,8 @@ def main() -> int:
                 print(done.stderr)
             figures[name] = json.loads(done.stdout.strip().splitlines()[-1])
     finally:
-        _database_drop()
-        _redis_flush()
+        _database_drop(args.database)
+        _redis_flush(redis_url)
     print(f"CPU per request, in-process WSGI, {args.count} requests per path, new visitor each:")
     print(f"{'path':8} {'Consentry':>12} {'bare':>9} {'tracker adds':>13} {'failed':>7}")
     for name in paths:
