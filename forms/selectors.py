@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from consent.gate import FormFacts
+from consentry.versioned import Versioned
 from contacts.models import Contact
 from contacts.selectors import contact_get_by_email
 from focus.models import FocusItem
@@ -18,6 +19,41 @@ def form_get_published(*, form_id: int, include_drafts: bool = False) -> Form | 
     if not include_drafts:
         forms = forms.filter(published=True)
     return forms.first()
+
+
+# Every submission reads its form and its fields: each process keeps the published forms it
+# was asked for, read again when one changes (forms_changed, on every save of a form or a
+# field) as consentry.sites keeps the tracked sites. Callers only read what they are given.
+_published = Versioned("consentry:forms:version")
+_copies: dict[int, Form] = {}
+_COPIES_MAX = 1000
+
+
+def form_get_published_kept(*, form_id: int) -> Form | None:
+    """form_get_published for a hot path: the published form and its fields from this
+    process's copy, a query only the first time or after a change."""
+    if _published.stale():
+        _copies.clear()
+    form = _copies.get(form_id)
+    if form is None:
+        form = form_get_published(form_id=form_id)
+        if form is not None:
+            if len(_copies) >= _COPIES_MAX:
+                _copies.clear()
+            _copies[form_id] = form
+    return form
+
+
+def forms_changed() -> None:
+    """A form or a field was saved or deleted: every process reads its forms again."""
+    _copies.clear()
+    _published.changed()
+
+
+def forms_forget() -> None:
+    """Make this process read its forms again (tests roll back the rows it read)."""
+    _copies.clear()
+    _published.expire()
 
 
 @dataclass(frozen=True, slots=True)

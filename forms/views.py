@@ -37,7 +37,12 @@ from focus.services import focus_event_record
 from forms.mautic import MauticPost, mautic_post_read
 from forms.models import CONSENT_TYPES, Form
 from forms.rendering import form_fields_context
-from forms.selectors import form_get_published, submission_contact_get, submission_facts
+from forms.selectors import (
+    form_get_published,
+    form_get_published_kept,
+    submission_contact_get,
+    submission_facts,
+)
 from forms.services import submission_record
 from forms.validation import Cleaned, submission_clean
 from tracker.minimise import page_parse
@@ -92,10 +97,13 @@ def _form_html(
     )
 
 
-def _get_form(value: str | None, *, preview: bool = False) -> Form:
+def _get_form(value: str | None, *, preview: bool = False, kept: bool = False) -> Form:
     if not value or not value.isdigit() or len(value) > 12:
         raise Http404
-    form = form_get_published(form_id=int(value), include_drafts=preview)
+    if kept:
+        form = form_get_published_kept(form_id=int(value))
+    else:
+        form = form_get_published(form_id=int(value), include_drafts=preview)
     if form is None:
         raise Http404
     return form
@@ -349,7 +357,7 @@ def submit(request: HttpRequest) -> HttpResponseBase:
     # Our embeds and Mautic's builder name the form in the address; Mautic's HTML also in
     # its `mauticform[formId]` field, read with the body.
     named = request.GET.get("formId") or request.GET.get("formid")
-    form = _get_form(named) if named else None
+    form = _get_form(named, kept=True) if named else None
     if form is not None and _origin_refused(request, form):
         return _refused(request)
     length = request.META.get("CONTENT_LENGTH") or "0"
@@ -365,7 +373,7 @@ def submit(request: HttpRequest) -> HttpResponseBase:
         return _fail(request, form, 400, "bad_form", "The submission cannot be read.")
     post = mautic_post_read(data=raw)
     if form is None:
-        form = _get_form(post.form_id)
+        form = _get_form(post.form_id, kept=True)
         if _origin_refused(request, form):
             return _refused(request)
     elif post.form_id and post.form_id != str(form.pk):

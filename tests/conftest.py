@@ -72,9 +72,11 @@ def _fresh_cache() -> Iterator[None]:
 
     from consentry.sites import sites_forget
     from focus.selectors import focus_frequencies_forget
+    from forms.selectors import forms_forget
 
     cache.clear()
     focus_frequencies_forget()
+    forms_forget()
     sites_forget()
     yield
     cache.clear()
