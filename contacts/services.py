@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from types import EllipsisType
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,16 +14,26 @@ from contacts.selectors import contact_get_by_email
 _CONTACT_FIELDS = ("first_name", "last_name")
 
 
-def contact_upsert(*, email: str, fields: dict[str, Any] | None = None, **names: str) -> Contact:
-    """Create the contact for an email (matched case-insensitively) or update it."""
+def contact_upsert(
+    *,
+    email: str,
+    fields: dict[str, Any] | None = None,
+    found: Contact | EllipsisType | None = ...,
+    **names: str,
+) -> Contact:
+    """Create the contact for an email (matched case-insensitively) or update it.
+
+    `found`: what contact_get_by_email answered the caller for this email a moment ago, when
+    it asked (a form submission asks first, for the gate): not read a second time."""
     email = email.strip()
     if not email:
         raise ValueError("a contact needs an email to be upserted")
     unknown = set(names) - set(_CONTACT_FIELDS)
     if unknown:
         raise TypeError(f"unknown contact fields: {', '.join(sorted(unknown))}")
-    for _attempt in range(2):
-        contact = contact_get_by_email(email=email)
+    for attempt in range(2):
+        # A contact created since the caller looked makes the insert fail: read it then.
+        contact = found if attempt == 0 and found is not ... else contact_get_by_email(email=email)
         if contact is None:
             try:
                 with transaction.atomic():

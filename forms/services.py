@@ -6,6 +6,7 @@ must not make its visitor choose between sending it and being tracked."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import EllipsisType
 
 from django.db import transaction
 
@@ -28,11 +29,15 @@ class Outcome:
     device_id: str | None
 
 
-def _contact_from(form: Form, cleaned: Cleaned) -> Contact | None:
+def _contact_from(
+    form: Form, cleaned: Cleaned, found: Contact | EllipsisType | None
+) -> Contact | None:
     values = submission_contact_values(form=form, cleaned=cleaned)
     if not values.email:
         return None
-    return contact_upsert(email=values.email, fields=values.custom or None, **values.names)
+    return contact_upsert(
+        email=values.email, fields=values.custom or None, found=found, **values.names
+    )
 
 
 def submission_record(
@@ -42,6 +47,7 @@ def submission_record(
     decision: Decision,
     kiosk: bool,
     ip_masked: str | None,
+    contact_found: Contact | EllipsisType | None = ...,
 ) -> Outcome:
     """Store the submission, its contact and its consent records, as the gate decided.
 
@@ -49,9 +55,12 @@ def submission_record(
     browser (decision.chosen), and the contact's alone otherwise. The submission is tied to the
     browser's device, and through it to a contact when the form names none, only when the
     decision may store and identify.
+
+    `contact_found`: the submission's contact as submission_contact_get read it for the gate,
+    when it did (not read again).
     """
     with transaction.atomic():
-        contact = _contact_from(form, cleaned)
+        contact = _contact_from(form, cleaned, contact_found)
         tracking = submission_ticked(cleaned=cleaned, kind=FieldType.TRACKING_CONSENT)
         if decision.chosen is not None:
             consent_record(

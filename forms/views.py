@@ -415,10 +415,11 @@ def submit(request: HttpRequest) -> HttpResponseBase:
             kiosk,
             post=post,
         )
+    known = submission_contact_get(form=form, cleaned=cleaned)
     decision = decide(
         request,
         surface=Surface.FORM,
-        contact=submission_contact_get(form=form, cleaned=cleaned),
+        contact=known,
         form=submission_facts(form=form, cleaned=cleaned, kiosk=kiosk),
     )
     outcome = submission_record(
@@ -427,6 +428,7 @@ def submit(request: HttpRequest) -> HttpResponseBase:
         decision=decision,
         kiosk=kiosk,
         ip_masked=masked_client_ip(request),
+        contact_found=known,
     )
     focus = data.get("cs_focus", "")
     if focus.isdigit() and FocusItem.objects.filter(pk=int(focus[:12]), form=form).exists():
