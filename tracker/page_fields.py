@@ -79,7 +79,9 @@ def page_fields_identify(
     existing = contact_get_by_email(email=fields.email)
     held = existing.fields.get("tags") if existing else None
     tags = list(dict.fromkeys([*(held if isinstance(held, list) else []), *fields.tags]))
-    contact = contact_upsert(email=fields.email, fields={"tags": tags} if tags else None, **names)
+    contact = contact_upsert(
+        email=fields.email, fields={"tags": tags} if tags else None, found=existing, **names
+    )
     device, _ = Device.objects.get_or_create(public_id=device_id)
     newly = device.contact_id != contact.pk
     stored = decision.browser.choice
