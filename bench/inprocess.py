@@ -124,36 +124,6 @@ def requests_for(name: str, rng: random.Random) -> dict[str, Any]:
 PATHS = ("pixel", "event", "form")
 
 
-def _form_create() -> int:
-    """The benchmark's form (bench/fixtures.py): email, first name, message."""
-    from forms.models import Field, FieldType, Form
-
-    form = Form.objects.create(name="Contact us", published=True)
-    Field.objects.bulk_create(
-        [
-            Field(
-                form=form,
-                label="Email",
-                alias="email",
-                type=FieldType.EMAIL,
-                required=True,
-                contact_field="email",
-                order=1,
-            ),
-            Field(
-                form=form,
-                label="First name",
-                alias="first_name",
-                type=FieldType.TEXT,
-                contact_field="first_name",
-                order=2,
-            ),
-            Field(form=form, label="Message", alias="message", type=FieldType.TEXTAREA, order=3),
-        ]
-    )
-    return form.pk
-
-
 def _call(app: WSGIApp, environ: dict[str, Any]) -> str:
     status = ""
 
@@ -202,8 +172,10 @@ def worker(app_name: str, paths: list[str], count: int, profile: str | None) -> 
     # What gunicorn serves: the project's WSGI_APPLICATION, not a plain Django handler.
     app: WSGIApp = import_string(settings.WSGI_APPLICATION)
     if "form" in paths and app_name == "consentry":
+        from bench.fixtures import form_make
+
         global FORM_ID
-        FORM_ID = _form_create()
+        FORM_ID = form_make()
     # The best of three rounds: another process on the machine only ever adds time.
     results = {
         name: min((measure(app, name, count, seed=7 + r) for r in range(3)), key=_cpu)
