@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db import IntegrityError
 from django.http import (
     Http404,
     HttpRequest,
@@ -40,6 +41,7 @@ from forms.rendering import form_fields_context
 from forms.selectors import (
     form_get_published,
     form_get_published_kept,
+    forms_forget,
     submission_contact_get,
     submission_facts,
 )
@@ -422,14 +424,22 @@ def submit(request: HttpRequest) -> HttpResponseBase:
         contact=known,
         form=submission_facts(form=form, cleaned=cleaned, kiosk=kiosk),
     )
-    outcome = submission_record(
-        form=form,
-        cleaned=cleaned,
-        decision=decision,
-        kiosk=kiosk,
-        ip_masked=masked_client_ip(request),
-        contact_found=known,
-    )
+    try:
+        outcome = submission_record(
+            form=form,
+            cleaned=cleaned,
+            decision=decision,
+            kiosk=kiosk,
+            ip_masked=masked_client_ip(request),
+            contact_found=known,
+        )
+    except IntegrityError:
+        # This process's copy still held a form deleted a moment ago in another process (the
+        # copy is renewed within a second): the form is gone, as for any unknown form.
+        if form_get_published(form_id=form.pk) is not None:
+            raise
+        forms_forget()
+        raise Http404 from None
     focus = data.get("cs_focus", "")
     if focus.isdigit() and FocusItem.objects.filter(pk=int(focus[:12]), form=form).exists():
         # The form was opened from a focus item: that item converted.

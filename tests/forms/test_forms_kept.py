@@ -57,3 +57,20 @@ def test_a_change_another_process_made_is_read_within_seconds(client):
     get_redis().set(_published.key, "changed elsewhere")
     time.sleep(1.2)
     assert submit(client, form, first_name="").status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_form_deleted_by_another_process_is_gone_for_the_next_submission_not_a_500(client):
+    from django.db import connection
+
+    form = form_make()
+    assert submit(client, form).status_code == 200  # this process now keeps a copy
+    # Another process deletes it: no signal reaches this one, whose copy stays a moment.
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM forms_submission WHERE form_id = %s", [form.pk])
+        cursor.execute("DELETE FROM forms_field WHERE form_id = %s", [form.pk])
+        cursor.execute("DELETE FROM forms_form WHERE id = %s", [form.pk])
+    gone = submit(client, form, email="grace@example.com")
+    assert gone.status_code == 404
+    assert not Submission.objects.exists()
+    assert submit(client, form).status_code == 404
