@@ -10,19 +10,14 @@ from django.conf import settings
 from django.db import connection
 
 from consentry.redis import get_redis
-
-# The Redis stream the hot path appends events to (see tracker/).
-EVENT_STREAM = "consentry:events"
-# How often each stream entry has failed to be stored (stream id -> tries); no event data.
-EVENT_TRIES = "consentry:events:tries"
+from consentry.streams import stream_backlog, stream_oldest_ms
 
 
 def _lag_seconds(client: Any) -> float:
     """Age of the oldest entry still in the stream (its id is its arrival time in ms)."""
-    oldest: Any = client.xrange(EVENT_STREAM, min="-", max="+", count=1)
-    if not oldest:
+    milliseconds = stream_oldest_ms(client)
+    if milliseconds is None:
         return 0.0
-    milliseconds = int(oldest[0][0].split(b"-")[0])
     return max(0.0, round(time.time() - milliseconds / 1000, 1))
 
 
@@ -54,7 +49,7 @@ def health_check() -> tuple[bool, dict[str, Any]]:
         try:
             client.ping()
             report["redis"] = "ok"
-            report["backlog"] = int(client.xlen(EVENT_STREAM))
+            report["backlog"] = stream_backlog(client)
             report["lag_seconds"] = _lag_seconds(client)
             degraded |= report["lag_seconds"] > settings.DRAIN_LAG_DEGRADED_S
         except Exception as exc:

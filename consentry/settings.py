@@ -185,6 +185,18 @@ EVENT_RATE_LIMIT = env.number("EVENT_RATE_LIMIT", 6000, minimum=1, maximum=10_00
 # sending them to Redis in one round trip; 0 sends each hit on its own. Needs REDIS_URL.
 EVENT_BATCH_MS = env.number("EVENT_BATCH_MS", 100, minimum=0, maximum=10_000)
 
+# Redis keys the event stream is spread over. One key is enough for one Redis; on a Redis
+# Cluster more keys let its nodes share the stream. Readers find every shard still holding
+# entries, so the number can be changed at any time (see consentry/streams.py).
+EVENT_STREAM_SHARDS = env.number("EVENT_STREAM_SHARDS", 1, minimum=1, maximum=64)
+
+# A drain consumer that has read nothing for this long and holds no entry is removed from the
+# consumer group (a worker that was stopped or died; its entries were already claimed by a
+# living one, CLAIM_IDLE_MS after it went silent).
+DRAIN_CONSUMER_TIMEOUT_S = env.number(
+    "DRAIN_CONSUMER_TIMEOUT_S", 600, minimum=60, maximum=7 * 86_400
+)
+
 # How often the drain tries to store an event that fails on its own (about a second apart)
 # before it keeps it as a dead letter and goes on.
 DRAIN_MAX_TRIES = env.number("DRAIN_MAX_TRIES", 5, minimum=1, maximum=100)

@@ -19,9 +19,9 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from consent.models import Action, ConsentRecord, Purpose
-from consentry.health import EVENT_STREAM
 from consentry.kinds import ERASED_DEVICE, kinds
 from consentry.redis import get_redis
+from consentry.streams import shards_read
 from contacts.models import Contact, DataSubjectRequest, Device, RequestKind
 
 logger = logging.getLogger("contacts.rights")
@@ -125,29 +125,32 @@ def deadletters_erase(*, contact_id: int, digests: set[str], needles: Iterable[s
 
 
 def stream_erase(*, contact_id: int, digests: set[str]) -> int:
-    """Delete queued events that carry the contact's id, or one of its devices or email tokens
-    (given as needle_digest of each)."""
+    """Delete queued events, in every shard of the stream, that carry the contact's id, or one
+    of its devices or email tokens (given as needle_digest of each)."""
     client = get_redis()
     if client is None:
         return 0
-    removed, start = 0, "-"
-    while True:
-        entries: Any = client.xrange(EVENT_STREAM, min=start, max="+", count=1000)
-        if not entries:
-            return removed
-        doomed = []
-        for message_id, fields in entries:
-            try:
-                event = json.loads((fields or {}).get(b"e", b"{}"))
-            except ValueError:
-                continue
-            if isinstance(event, dict) and _names(event, contact_id, digests):
-                doomed.append(message_id)
-        if doomed:
-            removed += int(client.xdel(EVENT_STREAM, *doomed))
-        last = entries[-1][0].decode()
-        milliseconds, sequence = last.split("-")
-        start = f"{milliseconds}-{int(sequence) + 1}"
+    removed = 0
+    for shard in shards_read(client):
+        start = "-"
+        while True:
+            entries: Any = client.xrange(shard.stream, min=start, max="+", count=1000)
+            if not entries:
+                break
+            doomed = []
+            for message_id, fields in entries:
+                try:
+                    event = json.loads((fields or {}).get(b"e", b"{}"))
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and _names(event, contact_id, digests):
+                    doomed.append(message_id)
+            if doomed:
+                removed += int(client.xdel(shard.stream, *doomed))
+            last = entries[-1][0].decode()
+            milliseconds, sequence = last.split("-")
+            start = f"{milliseconds}-{int(sequence) + 1}"
+    return removed
 
 
 def contact_erase(*, contact: Contact, requested_by: str = "") -> DataSubjectRequest:

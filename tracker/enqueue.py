@@ -9,9 +9,9 @@ import logging
 
 import redis
 
-from consentry.health import EVENT_STREAM
 from consentry.kinds import Event
 from consentry.redis import get_redis, stream_writer
+from consentry.streams import shard_next
 from tracker.spool import spool
 from tracker.store import events_store_now
 
@@ -33,7 +33,7 @@ def event_enqueue(event: Event) -> str:
             except OSError as exc:
                 logger.warning("spool unwritable (%s): sending the event on its own", exc)
         try:
-            stream_writer.append(client, EVENT_STREAM, "e", payload)
+            stream_writer.append(client, shard_next().stream, "e", payload)
             return "stream"
         except redis.RedisError as exc:
             logger.warning("Redis unreachable (%s): writing the event through", exc)

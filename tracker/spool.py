@@ -37,8 +37,8 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
-from consentry.health import EVENT_STREAM
 from consentry.redis import StreamWriter, get_redis
+from consentry.streams import shard_next
 from tracker.store import deadletter_add, events_store_now
 
 logger = logging.getLogger("tracker.spool")
@@ -209,7 +209,7 @@ def _ship(path: Path) -> int:
 
 def _stream_add(client: redis.Redis, lines: Sequence[bytes]) -> None:
     for start in range(0, len(lines), CHUNK):
-        shipper.append_many(client, EVENT_STREAM, "e", lines[start : start + CHUNK])
+        shipper.append_many(client, shard_next().stream, "e", lines[start : start + CHUNK])
 
 
 def _store(lines: Sequence[bytes]) -> None:

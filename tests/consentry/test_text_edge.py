@@ -10,7 +10,7 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consentry.health import EVENT_STREAM
+from consentry.streams import SINGLE_STREAM as EVENT_STREAM
 from tests.support.apiclients import api_client
 from tests.support.tracking import CHROME, SITE, send
 

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from consentry.health import EVENT_STREAM
+from consentry.streams import SINGLE_STREAM as EVENT_STREAM
 from emails.machines import APPLE_FILE, GOOGLE_FILE, ranges_reload
 from emails.models import EmailOpen
 from emails.selectors import email_stats

@@ -33,7 +33,7 @@ from typing import Any
 import psycopg
 import redis
 
-from consentry.health import EVENT_STREAM
+from consentry.streams import SINGLE_STREAM as EVENT_STREAM
 from tracker.drain import GROUP
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,9 @@ cycle, and read back what the gate wrote."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from collections.abc import Callable
 
 CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -42,3 +44,13 @@ def live(response):
 
 def expired(response):
     return {m.key for m in response.cookies.values() if m["max-age"] == 0}
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 60.0, step: float = 0.2) -> bool:
+    """Whether the predicate came true within the timeout (a worker drains in the background)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False

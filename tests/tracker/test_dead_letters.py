@@ -12,7 +12,8 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import override_settings
 
-from consentry.health import EVENT_STREAM, EVENT_TRIES
+from consentry.streams import SINGLE_STREAM as EVENT_STREAM
+from consentry.streams import SINGLE_TRIES as EVENT_TRIES
 from tests.support.apiclients import api_client
 from tests.support.tracking import send
 from tracker.drain import events_drain

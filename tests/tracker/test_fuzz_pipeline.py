@@ -6,7 +6,6 @@ all stored. A 200 at the edge proves nothing: this looks at what the drain wrote
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from urllib.parse import quote_from_bytes
 
@@ -16,7 +15,7 @@ from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consentry.health import EVENT_STREAM
+from consentry.streams import SINGLE_STREAM as EVENT_STREAM
 from emails.models import EmailClick, EmailOpen
 from focus.models import FocusEvent, FocusItem
 from pages.models import Asset, AssetDownload, LandingPage
@@ -24,7 +23,7 @@ from tests.conftest import celery_worker_start, celery_worker_stop
 from tests.support.apiclients import api_client
 from tests.support.emailing import sent_to
 from tests.support.forming import form_make
-from tests.support.tracking import CHROME, send
+from tests.support.tracking import CHROME, send, wait_for
 from tracker.models import AnonymousHit, DeadLetter, PageHit
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -110,15 +109,6 @@ def _stored_once_or_dead(event_ids: set[str]) -> dict[str, str]:
         else:
             fate[event_id] = "missing" if n == 0 else f"stored {n} times"
     return fate
-
-
-def _wait_for(predicate, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def test_hostile_input_at_every_public_endpoint_leaves_every_accepted_event_stored(
@@ -251,7 +241,9 @@ def test_hostile_input_at_every_public_endpoint_leaves_every_accepted_event_stor
 
         process = celery_worker_start(tmp_path / "beat-schedule")
         try:
-            assert _wait_for(lambda: redis_client.xlen(EVENT_STREAM) == 0), "the drain stalled"
+            assert wait_for(lambda: redis_client.xlen(EVENT_STREAM) == 0, timeout=90.0), (
+                "the drain stalled"
+            )
             fate = _stored_once_or_dead(accepted)
             faults = {i: f for i, f in fate.items() if f not in ("stored", "dead")}
             assert not faults, faults
@@ -262,8 +254,9 @@ def test_hostile_input_at_every_public_endpoint_leaves_every_accepted_event_stor
             later = [str(uuid.uuid4()) for _ in range(20)]
             for event_id in later:
                 assert send(client, id=event_id).status_code == 200
-            assert _wait_for(
-                lambda: AnonymousHit.objects.filter(event_id__in=later).count() == len(later)
+            assert wait_for(
+                lambda: AnonymousHit.objects.filter(event_id__in=later).count() == len(later),
+                timeout=90.0,
             ), "ordinary hits after the hostile ones were not all stored"
             assert process.poll() is None
         finally:

@@ -15,22 +15,13 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from consentry.health import EVENT_STREAM
-from tests.support.tracking import CHROME, send
+from consentry.streams import SINGLE_STREAM as EVENT_STREAM
+from tests.support.tracking import CHROME, send, wait_for
 from tracker.drain import GROUP, events_drain
 from tracker.models import AnonymousHit, DailyStat
 from tracker.rollups import rollup_recent
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _stored():
@@ -48,9 +39,9 @@ def test_n_events_through_the_request_cycle_become_n_rows_and_rollups(client, wo
             headers={"User-Agent": f"{CHROME} v{i % 7}"},
         )
         assert response.status_code == 200
-    assert _wait_for(lambda: _stored() == n), f"{_stored()} of {n} stored"
+    assert wait_for(lambda: _stored() == n), f"{_stored()} of {n} stored"
     # No SQL row was written by the requests themselves: the worker wrote them all.
-    assert _wait_for(lambda: AnonymousHit.objects.count() == n)
+    assert wait_for(lambda: AnonymousHit.objects.count() == n)
     rollup_recent()
     total = DailyStat.objects.get(dimension="total", audience="anonymous")
     assert total.hits == n
@@ -72,7 +63,7 @@ def test_the_same_event_delivered_twice_is_one_row(client, worker):
     send(client, payload)
     send(client, payload)
     send(client)
-    assert _wait_for(lambda: _stored() == 2)
+    assert wait_for(lambda: _stored() == 2)
     time.sleep(2)  # give a wrongly duplicated row time to appear
     assert _stored() == 2
 

@@ -15,8 +15,8 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from consentry.health import EVENT_STREAM
-from tests.support.tracking import send
+from consentry.streams import SINGLE_STREAM as EVENT_STREAM
+from tests.support.tracking import send, wait_for
 from tracker.drain import events_drain
 from tracker.models import AnonymousHit
 from tracker.spool import Spool, spool_close, spool_recover
@@ -80,15 +80,6 @@ def _answered(child: subprocess.Popen[str]) -> int:
     return int(line)
 
 
-def _wait_for(predicate, timeout=10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.fixture
 def spooling(tmp_path: Path):
     """This process batches hits in a spool under tmp_path, shipped every 50 ms."""
@@ -99,7 +90,7 @@ def spooling(tmp_path: Path):
 
 def test_a_hit_reaches_the_stream_within_the_batch_window(db, redis_client, client, spooling):
     assert send(client).status_code == 200
-    assert _wait_for(lambda: redis_client.xlen(EVENT_STREAM) == 1, timeout=10.0)
+    assert wait_for(lambda: redis_client.xlen(EVENT_STREAM) == 1, timeout=10.0)
     assert events_drain() == 1
     assert AnonymousHit.objects.count() == 1
     assert list(spooling.glob("*.spool")) == []  # shipped files are deleted
@@ -108,7 +99,7 @@ def test_a_hit_reaches_the_stream_within_the_batch_window(db, redis_client, clie
 def test_a_burst_of_hits_is_shipped_once_each(db, redis_client, client, spooling):
     for _ in range(120):
         assert send(client).status_code == 200
-    assert _wait_for(lambda: redis_client.xlen(EVENT_STREAM) == 120, timeout=30.0)
+    assert wait_for(lambda: redis_client.xlen(EVENT_STREAM) == 120, timeout=30.0)
     time.sleep(0.3)  # a second shipment of the same file would show up by now
     assert redis_client.xlen(EVENT_STREAM) == 120
     assert events_drain() == 120
