@@ -254,6 +254,8 @@ class BenchPath:
     label: str
     script: str
     rows: str
+    # The lowest ratio to bare Django this path must reach (bench/README.md, Targets).
+    target: float
     wrong_kind: str | None = None
     tagged: str | None = None
     data: str | None = None
@@ -277,6 +279,7 @@ PATHS: tuple[BenchPath, ...] = (
     BenchPath(
         "GET /mtracking.gif",
         "pixel.lua",
+        target=0.8,
         rows=HITS_SQL,
         probe=lambda _: Probe("GET", f"/mtracking.gif?page_url={SITE}/probe"),
     ),
@@ -284,6 +287,7 @@ PATHS: tuple[BenchPath, ...] = (
     BenchPath(
         "POST /mtc/event",
         "event.lua",
+        target=0.8,
         rows=HITS_SQL,
         tagged="SELECT"
         " (SELECT count(*) FROM tracker_anonymoushit WHERE event_id::text LIKE %(p)s)"
@@ -292,6 +296,7 @@ PATHS: tuple[BenchPath, ...] = (
     BenchPath(
         "GET /mtracking.gif identified",
         "identified.lua",
+        target=0.6,
         rows="SELECT count(*) FROM tracker_pagehit",
         # Every fixture device belongs to a contact: an anonymous hit, or an identified one
         # tied to no one, means the cookies were not honoured.
@@ -305,6 +310,7 @@ PATHS: tuple[BenchPath, ...] = (
     BenchPath(
         "GET /email/<token>.gif",
         "open.lua",
+        target=0.8,
         rows="SELECT count(*) FROM emails_emailopen",
         wrong_kind="SELECT count(*) FROM emails_emailopen WHERE recipient_id IS NULL OR machine",
         data="opens",
@@ -313,6 +319,7 @@ PATHS: tuple[BenchPath, ...] = (
     BenchPath(
         "GET /r/<id>?ct=<token>",
         "click.lua",
+        target=0.6,
         rows="SELECT count(*) FROM emails_emailclick",
         wrong_kind="SELECT count(*) FROM emails_emailclick WHERE recipient_id IS NULL OR machine",
         data="clicks",
@@ -321,6 +328,7 @@ PATHS: tuple[BenchPath, ...] = (
     BenchPath(
         "GET /focus/<id>/viewpixel.gif",
         "focus.lua",
+        target=0.8,
         rows="SELECT count(*) FROM focus_focusevent",
         wrong_kind="SELECT count(*) FROM focus_focusevent WHERE kind <> 'view' OR machine",
         data="focus",
@@ -329,6 +337,7 @@ PATHS: tuple[BenchPath, ...] = (
     BenchPath(
         "POST /form/submit",
         "form.lua",
+        target=0.25,
         rows="SELECT count(*) FROM forms_submission",
         wrong_kind="SELECT count(*) FROM forms_submission WHERE contact_id IS NULL",
         data="form",
@@ -1044,6 +1053,15 @@ class Row:
     path: str
     consentry: WrkResult
     bare: WrkResult
+    target: float  # BenchPath.target
+
+    @property
+    def ratio(self) -> float:
+        return self.consentry.rps / self.bare.rps if self.bare.rps else 0.0
+
+    @property
+    def met(self) -> bool:
+        return self.ratio >= self.target
 
 
 def cpu_model() -> str:
@@ -1065,6 +1083,8 @@ def table(rows: Sequence[Row]) -> str:
         "bare p99",
         "ratio",
         "p99 ratio",
+        "target",
+        "",
     )
     body = []
     for row in rows:
@@ -1078,8 +1098,10 @@ def table(rows: Sequence[Row]) -> str:
                 f"{c.errors}",
                 f"{b.rps:,.0f}",
                 f"{b.p99_ms:.1f} ms",
-                f"{c.rps / b.rps:.2f}" if b.rps else "-",
+                f"{row.ratio:.2f}" if b.rps else "-",
                 f"{c.p99_ms / b.p99_ms:.1f}x" if b.p99_ms else "-",
+                f"{row.target:.2f}",
+                "met" if row.met else "NOT MET",
             )
         )
     widths = [max(len(r[i]) for r in (header, *body)) for i in range(len(header))]
@@ -1218,7 +1240,7 @@ def benchmark(
                 log("  disturbed by other work on the machine: once more")
                 patience.spend(time.monotonic() - started)
             results[server] = min(attempts, key=lambda r: r.cpu.get("other", 0.0))
-        rows.append(Row(path.label, results["Consentry"], results["bare Django"]))
+        rows.append(Row(path.label, results["Consentry"], results["bare Django"], path.target))
     return rows, checks
 
 
@@ -1322,6 +1344,11 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"  {row.path}: {cost_line(row)}")
     print(f"Stored rows: {json.dumps(profile)}")
+    met = sum(row.met for row in rows)
+    print(f"Targets (ratio to bare Django): {met} of {len(rows)} met")
+    for row in rows:
+        verdict = "met" if row.met else "NOT MET"
+        print(f"  {row.path}: {row.ratio:.2f}, target {row.target:.2f}: {verdict}")
     print(f"Total run time: {elapsed:.0f}s")
     noisy = [
         f"{row.path} ({who})"
