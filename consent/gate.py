@@ -421,7 +421,8 @@ def decide(
     if settings.DNC_REVOKES_TRACKING and (contact is not None or browser.device is not None):
         from contacts.selectors import contact_is_dnc, device_is_dnc
 
-        # Read fresh every time: a Do-Not-Contact added anywhere is honoured at once.
+        # A named contact is read fresh; a device, from the process's view of Do-Not-Contact,
+        # which PostgreSQL keeps within milliseconds of each commit (contacts/dnc_view.py).
         try:
             on_dnc = (
                 contact is not None

@@ -94,6 +94,13 @@ TRACKING_MODE = env.choice("TRACKING_MODE", "consent", ("off", "anonymous", "con
 # Does a Do-Not-Contact entry also revoke tracking (cookies and identification)?
 DNC_REVOKES_TRACKING = env.flag("DNC_REVOKES_TRACKING", True)
 
+# Does each web process keep who is on Do-Not-Contact in memory, told of every change by
+# PostgreSQL (LISTEN/NOTIFY, contacts/dnc_view.py), instead of asking the database on every
+# identified hit? Every process honours a change a few milliseconds after it commits, the one
+# that made it at once; until a process has its copy, and whenever it lost PostgreSQL's
+# notices, it asks the database. PostgreSQL only: on SQLite every hit asks the database.
+DNC_LISTEN = env.flag("DNC_LISTEN", True)
+
 # Is the Sec-GPC: 1 header treated as a refusal?
 HONOR_GPC = env.flag("HONOR_GPC", True)
 

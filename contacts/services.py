@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from consent.gate import device_new_id
 from consentry.kinds import kinds
+from contacts.dnc_view import dnc_view
 from contacts.models import DUPLICATE_EMAIL, Channel, Contact, Device, DncReason, DoNotContact
 from contacts.selectors import contact_get_by_email
 
@@ -148,6 +149,7 @@ def dnc_add(
             contact=contact, channel=channel, defaults={"reason": reason, "comment": comment}
         )
         if created:
+            dnc_view.changed(contact.pk)
             webhook_emit(
                 type="dnc.added",
                 data={"contact": {"id": contact.pk}, "channel": channel, "reason": reason},
@@ -162,6 +164,7 @@ def dnc_remove(*, contact: Contact, channel: str = Channel.EMAIL) -> bool:
     with transaction.atomic():
         deleted, _ = DoNotContact.objects.filter(contact=contact, channel=channel).delete()
         if deleted:
+            dnc_view.changed(contact.pk)
             webhook_emit(
                 type="dnc.removed",
                 data={"contact": {"id": contact.pk}, "channel": channel},

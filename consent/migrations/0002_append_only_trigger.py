@@ -5,8 +5,8 @@ only the erasure service does (GDPR Art. 17 outranks the log; it leaves a tombst
 """
 
 from django.db import migrations
-from django.db.backends.base.schema import BaseDatabaseSchemaEditor
-from django.db.migrations.state import StateApps
+
+from consentry.migration_sql import postgres_only
 
 CREATE = """
 CREATE OR REPLACE FUNCTION consent_record_append_only() RETURNS trigger AS $$
@@ -29,16 +29,6 @@ DROP FUNCTION IF EXISTS consent_record_append_only();
 """
 
 
-def create(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
-
-
-def drop(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("consent", "0001_initial")]
-    operations = [migrations.RunPython(create, drop)]
+    operations = [postgres_only(CREATE, DROP)]
