@@ -39,6 +39,9 @@ REDIS_URL = "redis://127.0.0.1:6379/11"
 SITE = "http://bench.example"
 # The form's id in the profiling database (set by the worker that creates it; 1 in a new one).
 FORM_ID = 1
+# What the identified and click paths pick from: bench/fixtures.py makes them in the Consentry
+# worker, which writes them to VAR_DIR/fixtures.json, where the bare worker reads them.
+FIXTURES: dict[str, Any] = {}
 _FORM_SUCCESS = '{"ok": true, "message": "Thank you, we received your message.", "redirect": null}'
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -101,6 +104,14 @@ def requests_for(name: str, rng: random.Random) -> dict[str, Any]:
             body=body,
             headers={"CONTENT_TYPE": "text/plain", "HTTP_ORIGIN": SITE, **visitor},
         )
+    if name == "identified":
+        cookie = rng.choice(FIXTURES["identified"])
+        return _environ(
+            "GET", "/mtracking.gif", f"page_url={page}", headers={"HTTP_COOKIE": cookie, **visitor}
+        )
+    if name == "click":
+        target, _, query = rng.choice(FIXTURES["clicks"]).partition("?")
+        return _environ("GET", target, query, headers=visitor)
     if name == "form":
         # As the embedded form's script sends it: each submission names a new contact.
         email = f"visitor.{secrets.token_hex(8)}%40bench.example"
@@ -121,7 +132,8 @@ def requests_for(name: str, rng: random.Random) -> dict[str, Any]:
     raise ValueError(name)
 
 
-PATHS = ("pixel", "event", "form")
+PATHS = ("pixel", "event", "identified", "click", "form")
+_FIXTURED = ("identified", "click")
 
 
 def _call(app: WSGIApp, environ: dict[str, Any]) -> str:
@@ -171,11 +183,24 @@ def worker(app_name: str, paths: list[str], count: int, profile: str | None) -> 
     django.setup(set_prefix=False)
     # What gunicorn serves: the project's WSGI_APPLICATION, not a plain Django handler.
     app: WSGIApp = import_string(settings.WSGI_APPLICATION)
-    if "form" in paths and app_name == "consentry":
+    global FORM_ID
+    fixtures_file = (
+        Path(os.environ["BENCH_FIXTURES"])
+        if "BENCH_FIXTURES" in os.environ
+        else Path(settings.VAR_DIR) / "fixtures.json"
+    )
+    if app_name == "consentry" and any(p in _FIXTURED for p in paths):
+        from bench.fixtures import fixtures_make
+
+        made = fixtures_make()
+        FORM_ID = int(made["form"][0].rsplit("=", 1)[1])
+        fixtures_file.write_text(json.dumps(made))
+    elif "form" in paths and app_name == "consentry":
         from bench.fixtures import form_make
 
-        global FORM_ID
         FORM_ID = form_make()
+    if any(p in _FIXTURED for p in paths):
+        FIXTURES.update(json.loads(fixtures_file.read_text()))
     # The best of three rounds: another process on the machine only ever adds time.
     results = {
         name: min((measure(app, name, count, seed=7 + r) for r in range(3)), key=_cpu)
