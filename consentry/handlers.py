@@ -8,11 +8,16 @@ those (about a third of the tracker's own time per hit) is left out for them. Th
 safety net (the cookie guard), the security headers, the content security policy and the
 text edge stay.
 Every other path, the operator's admin and API included, gets the whole chain.
+
+Whatever server runs it (granian, gunicorn), each process starts its own background work on
+its first request (a forked worker inherits no thread): without Redis, the embedded scheduler.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -60,8 +65,20 @@ class Application:
     def __init__(self) -> None:
         self.full = WSGIHandler()
         self.hot = HotPathHandler()
+        self._started_in = 0  # the pid whose background work is running
+        self._start_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self._started_in != os.getpid():
+            self._process_start()
         path = environ.get("PATH_INFO", "")
         handler = self.hot if HOT_PATH.fullmatch(path) else self.full
         return handler(environ, start_response)
+
+    def _process_start(self) -> None:
+        from tracker.embedded import scheduler_start
+
+        with self._start_lock:  # a server's threads may all take their first request at once
+            if self._started_in != os.getpid():
+                self._started_in = os.getpid()
+                scheduler_start()
