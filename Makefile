@@ -38,7 +38,7 @@ run: install-server var/secret_key
 	$(BIN)/python manage.py bootstrap
 	@echo "Serving on http://127.0.0.1:$(PORT)/demo/  (health: /healthz, admin: /admin/)"
 	COOKIE_SECURE=$${COOKIE_SECURE:-false} PUBLIC_URL=$${PUBLIC_URL:-http://127.0.0.1:$(PORT)} \
-	  $(BIN)/gunicorn consentry.wsgi --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) --workers 2
+	  HOST=127.0.0.1 PORT=$(PORT) WEB_WORKERS=2 BIN=$(BIN) scripts/serve
 
 test: install var/secret_key
 	scripts/test

@@ -1,4 +1,5 @@
-"""gunicorn settings for Consentry (used by `make run`; fit for production too)."""
+"""gunicorn settings for Consentry, for the benchmark's comparison of server lines
+(bench/run.py --server gunicorn-sync or gunicorn-nginx). Production runs scripts/serve."""
 
 from typing import Any
 
@@ -6,13 +7,6 @@ from typing import Any
 # a tracker's log must not become a second store of personal data.
 accesslog = "-"
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
-
-
-def post_worker_init(worker: Any) -> None:
-    # Without Redis there is no Celery beat: the periodic jobs run inside the web workers.
-    from tracker.embedded import scheduler_start
-
-    scheduler_start()
 
 
 def worker_exit(server: Any, worker: Any) -> None:

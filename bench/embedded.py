@@ -6,7 +6,7 @@ nothing failed and nothing was lost.
 1. prepares a temporary VAR_DIR exactly as `make run` does (a generated secret key, migrate,
    collectstatic, bootstrap), with no DATABASE_URL and no REDIS_URL: SQLite, the pipeline
    in-process;
-2. serves it with `make run`'s own gunicorn line (`--config gunicorn.conf.py --workers 2`);
+2. serves it with `make run`'s own server line (`scripts/serve` with two workers);
 3. beside the load, runs the periodic jobs (rollups and retention) in a loop, as each web
    worker's scheduler thread does every five minutes;
 4. fires --writers concurrent writers for --duration seconds, each a browser with its own
@@ -145,17 +145,10 @@ def embedded_start(procs: Processes, *, var_dir: Path, workers: int = 2) -> Embe
     found = re.search(r"/form/(\d+)", shown)
     if found is None:
         raise BenchError(f"bootstrap named no demo form:\n{shown}")
-    argv = [
-        str(BIN / "gunicorn"),
-        "consentry.wsgi",
-        "--config",
-        "gunicorn.conf.py",
-        "--bind",
-        f"{HOST}:{port}",
-        "--workers",
-        str(workers),
-    ]
-    server = procs.start("gunicorn-embedded", argv, env=env, cwd=REPO)
+    line = {"HOST": HOST, "PORT": str(port), "WEB_WORKERS": str(workers), "BIN": str(BIN)}
+    server = procs.start(
+        "serve-embedded", [str(REPO / "scripts" / "serve")], env={**env, **line}, cwd=REPO
+    )
     base = f"http://{HOST}:{port}"
     wait_http_ok(server, f"{base}/healthz", timeout=60)
     return Embedded(base=base, var_dir=var_dir, env=env, form_id=int(found[1]), server=server)
@@ -192,8 +185,8 @@ class Tally:
 
 
 class Browser:
-    """One writer: a browser with its own cookies, talking to the server over new connections
-    (gunicorn's sync workers close each one)."""
+    """One writer: a browser with its own cookies, talking to the server over a new connection
+    for each request."""
 
     def __init__(self, embedded: Embedded, index: int) -> None:
         self.embedded = embedded

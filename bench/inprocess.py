@@ -11,7 +11,7 @@ dropped after; `--database` names another), Redis db 11 (flushed before and afte
 `--redis-db`). The bare Django of bench/bare runs the same loop in a second process. Figures
 are CPU microseconds per request of this process (time.process_time), so they hold up on a
 machine that is doing other work too, unlike requests per second. Network waits on Redis and
-PostgreSQL are not CPU and are not counted; the server (gunicorn) is not part of either
+PostgreSQL are not CPU and are not counted; the server (granian) is not part of either
 figure. A form submission's CPU includes its queries' client side (the ORM, psycopg).
 """
 
@@ -181,7 +181,7 @@ def worker(app_name: str, paths: list[str], count: int, profile: str | None) -> 
     from django.utils.module_loading import import_string
 
     django.setup(set_prefix=False)
-    # What gunicorn serves: the project's WSGI_APPLICATION, not a plain Django handler.
+    # What the server serves: the project's WSGI_APPLICATION, not a plain Django handler.
     app: WSGIApp = import_string(settings.WSGI_APPLICATION)
     global FORM_ID
     fixtures_file = (

@@ -70,7 +70,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         # between: no timeout helps, because its snapshot is stale. IMMEDIATE takes the write
         # lock at BEGIN, so writers queue for it instead.
         "transaction_mode": "IMMEDIATE",
-        # How long a writer waits for the lock (seconds), well under gunicorn's 30 s timeout.
+        # How long a writer waits for the lock (seconds): a request waits, it does not fail.
         "timeout": 20,
         # WAL: readers never wait for the writer. NORMAL syncs at checkpoints, not at every
         # commit; in WAL mode it never corrupts the file, and a power cut loses at most the

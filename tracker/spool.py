@@ -82,7 +82,7 @@ class _Segment:
 
 @dataclass
 class Spool:
-    """The spool of one process (a gunicorn worker): thread-safe, fork-aware."""
+    """The spool of one process (a web worker): thread-safe, fork-aware."""
 
     interval: float
     directory: Path

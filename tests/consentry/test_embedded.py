@@ -1,4 +1,4 @@
-"""The embedded default survives load: `make run`'s own gunicorn line on SQLite, many
+"""The embedded default survives load: `make run`'s own server line on SQLite, many
 concurrent writers, no errors and every accepted hit stored.
 
 Needs no external service: it serves a fresh SQLite file under a temporary VAR_DIR, without

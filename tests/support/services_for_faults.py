@@ -1,9 +1,10 @@
 """Private services for the fault-injection tests (tests/tracker/test_faults.py).
 
 A PostgreSQL cluster and a Redis of their own on spare loopback ports, so that stopping them
-harms nothing else; a real gunicorn and a real Celery worker with beat pointed at them; a load
-of tracking events sent from threads over plain HTTP; and the figures read back with psycopg
-and redis-py. No mocks: every piece is the real program, started as production starts it.
+harms nothing else; the production web server (scripts/serve) and a real Celery worker with
+beat pointed at them; a load of tracking events sent from threads over plain HTTP; and the
+figures read back with psycopg and redis-py. No mocks: every piece is the real program,
+started as production starts it.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
         time.sleep(interval)
 
 
-# gunicorn's access log lines for answers below 500 (tracker access lines are not news).
+# The web server's access log lines for answers below 500 (tracker access lines are not news).
 _ROUTINE = re.compile(r'^\[[^]]*\] "[A-Z]+ [^"]*" [1-4]\d\d ')
 
 
@@ -322,15 +323,17 @@ class Services:
     def redis_running(self) -> bool:
         return self.redis_process is not None and self.redis_process.poll() is None
 
-    # -- gunicorn and the Celery worker -----------------------------------------------------
+    # -- the web server and the Celery worker ----------------------------------------------
 
-    def _spawn(self, argv: list[str], log_name: str) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, argv: list[str], log_name: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = (self.dir / log_name).open("ab")
         try:
             return subprocess.Popen(
                 argv,
                 cwd=ROOT,
-                env=self.env,
+                env={**self.env, **(env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stopped with all its children
@@ -339,21 +342,15 @@ class Services:
             log.close()
 
     def web_start(self) -> None:
-        self.web_process = self._spawn(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "consentry.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.web_port}",
-                "--workers",
-                "2",
-            ],
-            "web.log",
-        )
+        # The production line (scripts/serve), with two workers.
+        line = {
+            "PORT": str(self.web_port),
+            "WEB_WORKERS": "2",
+            "BIN": str(Path(sys.executable).parent),
+        }
+        self.web_process = self._spawn([str(ROOT / "scripts" / "serve")], "web.log", line)
         if not wait_until(lambda: self.get("/healthz")[0] == 200, timeout=30, interval=0.2):
-            raise RuntimeError(f"gunicorn did not start: {_tail(self.dir / 'web.log')}")
+            raise RuntimeError(f"the web server did not start: {_tail(self.dir / 'web.log')}")
 
     def web_running(self) -> bool:
         return self.web_process is not None and self.web_process.poll() is None
@@ -557,8 +554,8 @@ def post_event(port: int, event_id: str, *, n: int = 0, address: str = "198.51.1
 
 @dataclass
 class Load:
-    """`total` tracking events POSTed from `threads` threads, one connection each (gunicorn's
-    sync workers close every connection), from addresses spread across many /16 networks."""
+    """`total` tracking events POSTed from `threads` threads, a new connection for each, from
+    addresses spread across many /16 networks."""
 
     port: int
     total: int

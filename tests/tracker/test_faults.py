@@ -1,10 +1,10 @@
 """Fault injection: the pipeline loses nothing and duplicates nothing when a part of it dies.
 
 These tests start their own PostgreSQL cluster and Redis on spare loopback ports, so that
-stopping them harms nothing else, and a real gunicorn and a real Celery worker with beat
-pointed at them (tests/support/services_for_faults.py). Load is sent from threads with
-http.client to 127.0.0.1 only; the figures are read back with psycopg and printed (see them
-with `pytest -s`).
+stopping them harms nothing else, and the production web server (scripts/serve) and a real
+Celery worker with beat pointed at them (tests/support/services_for_faults.py). Load is sent
+from threads with http.client to 127.0.0.1 only; the figures are read back with psycopg and
+printed (see them with `pytest -s`).
 
 Two choices, and why:
 
