@@ -388,6 +388,7 @@ def run(args: argparse.Namespace) -> int:
                 port=port,
                 workers=args.workers,
                 run_dir=run_dir,
+                threaded=False,
             ),
             env=env,
             cwd=REPO,
