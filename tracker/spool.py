@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import json
 import logging
+import multiprocessing.util
 import os
 import secrets
 import socket
@@ -293,3 +294,6 @@ def spool_close() -> None:
 
 
 atexit.register(spool_close)
+# A server whose workers are multiprocessing children (granian) ends each with os._exit, which
+# runs no atexit handler; multiprocessing runs its own finalizers just before.
+multiprocessing.util.Finalize(None, spool_close, exitpriority=10)

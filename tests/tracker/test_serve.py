@@ -1,6 +1,7 @@
 """The production line (scripts/serve: granian's WSGI mode) keeps the spool's promise: a hit
 that was answered is stored, once, even when every process of the server is SIGKILLed before
-shipping it; a worker that dies is started again; the access log names no one."""
+shipping it; a graceful stop ships it on the way out; a worker that dies is started again;
+the access log names no one."""
 
 from __future__ import annotations
 
@@ -83,6 +84,12 @@ class Server:
         )
         return {int(pid) for pid in found.stdout.split()}
 
+    def stop(self) -> None:
+        """A graceful stop, as a deploy or systemd does it."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=30)
+
     def kill_all(self) -> None:
         assert self.process is not None
         os.killpg(self.process.pid, signal.SIGKILL)
@@ -120,6 +127,15 @@ def test_every_answered_hit_is_stored_once_after_the_whole_server_is_killed(serv
     paths = set(AnonymousHit.objects.values_list("path", flat=True))
     assert {f"/p/{n}" for n in range(60)} <= paths
     assert AnonymousHit.objects.count() == len(paths)  # none twice
+
+
+def test_a_graceful_stop_ships_every_worker_s_spool_on_the_way_out(server, redis_client):
+    server.start()
+    assert all(_pixel(server, n) == 200 for n in range(30))
+    assert redis_client.xlen(SINGLE_STREAM) == 0
+    server.stop()
+    assert redis_client.xlen(SINGLE_STREAM) == 30
+    assert list((Path(server.env["VAR_DIR"]) / "spool").glob("*.spool")) == []
 
 
 def test_a_killed_worker_is_started_again_and_the_access_log_names_no_one(server):
