@@ -54,10 +54,10 @@ audit-check: install var/secret_key
 	$(BIN)/python manage.py cookie_audit --format md --output var/cookie-audit.md
 	diff -u docs/cookie-audit.md var/cookie-audit.md
 
-# The production configuration under load, beside a bare Django view, then the pipeline under
-# a million events (see bench/README.md).
+# The production configuration under load, beside a bare Django view, the pipeline under a
+# million events, then the highest rate the whole stack sustains (see bench/README.md).
 bench: install
-	$(BIN)/python bench/run.py && $(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/run.py && $(BIN)/python bench/pipeline.py && $(BIN)/python bench/sustained.py
 
 clean:
 	rm -rf $(VENV) var

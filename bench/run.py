@@ -673,9 +673,12 @@ def wrk_run(
     nonce: str,
     store: Store | None,
     data: Path | None = None,
+    env: dict[str, str] | None = None,
+    backlog: list[int] | None = None,
 ) -> WrkResult:
-    """One wrk run; with a store, the stream length is sampled every second meanwhile. The
-    script gets the run nonce and, when it needs one, the file it picks its requests from."""
+    """One wrk run; with a store, the stream length is sampled every second meanwhile (and
+    each sample added to `backlog`). The script gets the run nonce and, when it needs one, the
+    file it picks its requests from; `env` is added to wrk's environment."""
     argv = [
         shutil.which("wrk") or "/usr/bin/wrk",
         f"-t{load.threads}",
@@ -692,7 +695,7 @@ def wrk_run(
     ]
     cpu_before = cpu_snapshot(procs)
     started = time.monotonic()
-    service = procs.start(name, argv, env=child_env({}), cwd=REPO)
+    service = procs.start(name, argv, env=child_env(env or {}), cwd=REPO)
     peak = 0
     deadline = time.monotonic() + seconds + 60
     try:
@@ -700,7 +703,10 @@ def wrk_run(
             if time.monotonic() > deadline:
                 raise BenchError(f"{name} ran {seconds + 60}s past its duration")
             if store is not None:
-                peak = max(peak, store.backlog())
+                length = store.backlog()
+                peak = max(peak, length)
+                if backlog is not None:
+                    backlog.append(length)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 service.process.wait(timeout=1.0)
     finally:
@@ -1406,6 +1412,27 @@ def exclusive_run() -> Iterator[bool]:
         yield True
 
 
+def teardown(procs: Processes, *, outcome: str, run_dir: Path, keep_logs: bool = False) -> None:
+    """Stop everything a run started, drop its database and empty its Redis db; the logs stay
+    when the run did not end "ok" (or when asked)."""
+    # A second Ctrl-C (or SIGTERM) must not cut the clean-up short; it is bounded in time.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+    log("stopping everything the benchmark started")
+    if outcome == "failed":
+        for service in procs.services:
+            log(f"--- {service.name} (last lines of {service.log_path})\n{service.log_tail()}")
+    procs.stop_all()
+    with contextlib.suppress(psycopg.Error):
+        database_drop()
+    with contextlib.suppress(redis.RedisError):
+        redis.Redis.from_url(REDIS_URL, socket_timeout=5).flushdb()
+    if outcome != "ok" or keep_logs:
+        log(f"logs kept in {run_dir}")
+    else:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     with exclusive_run() as alone:
@@ -1444,22 +1471,7 @@ def run(args: argparse.Namespace) -> int:
         log("interrupted")
         return 130
     finally:
-        # A second Ctrl-C (or SIGTERM) must not cut the clean-up short; it is bounded in time.
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, signal.SIG_IGN)
-        log("stopping everything the benchmark started")
-        if outcome == "failed":
-            for service in procs.services:
-                log(f"--- {service.name} (last lines of {service.log_path})\n{service.log_tail()}")
-        procs.stop_all()
-        with contextlib.suppress(psycopg.Error):
-            database_drop()
-        with contextlib.suppress(redis.RedisError):
-            redis.Redis.from_url(REDIS_URL, socket_timeout=5).flushdb()
-        if outcome != "ok" or args.keep_logs:
-            log(f"logs kept in {run_dir}")
-        else:
-            shutil.rmtree(run_dir, ignore_errors=True)
+        teardown(procs, outcome=outcome, run_dir=run_dir, keep_logs=args.keep_logs)
 
     elapsed = time.monotonic() - started
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
