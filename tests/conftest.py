@@ -78,11 +78,13 @@ def _fresh_cache() -> Iterator[None]:
     from consentry.sites import sites_forget
     from focus.selectors import focus_frequencies_forget
     from forms.selectors import forms_forget
+    from webhooks.services import endpoints_forget
 
     cache.clear()
     focus_frequencies_forget()
     forms_forget()
     sites_forget()
+    endpoints_forget()
     yield
     cache.clear()
 

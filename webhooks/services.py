@@ -27,6 +27,7 @@ from django.db.models import Model, Q
 from django.utils import timezone
 
 from consentry.kinds import Kind
+from consentry.versioned import Versioned
 from webhooks import net, signing
 from webhooks.events import TEST, consent_summaries
 from webhooks.models import Attempt, Delivery, DeliveryStatus, Endpoint, WebhookEvent
@@ -68,10 +69,36 @@ def event_id_for(*, type: str, cause: str) -> uuid.UUID:
     return uuid.uuid5(_IDS, f"{type}:{cause}")
 
 
+# Asked on every contact or consent change, every email sent and every drained batch of a
+# hooked kind, and almost always empty: each process keeps the active endpoints, read again
+# when one changes (endpoints_changed, on every save or delete, and when one is switched off),
+# within a second in the other processes (consentry/versioned.py). A delivery queued for an
+# endpoint switched off meanwhile is cancelled, never sent (delivery_attempt checks `active`).
+_endpoints = Versioned("consentry:webhooks:endpoints")
+_active: list[Endpoint] | None = None
+
+
 def _subscribers() -> list[Endpoint]:
-    # No cache: an endpoint added a moment ago, in another process, gets the next event. The
-    # table is small and this runs once per change, or once per drained batch of a kind.
-    return list(Endpoint.objects.filter(active=True).only("id", "events"))
+    global _active
+    stale = _endpoints.stale()  # asked first: it also marks when the copy was read
+    active = _active
+    if active is None or stale:
+        active = _active = list(Endpoint.objects.filter(active=True).only("id", "events"))
+    return active
+
+
+def endpoints_changed() -> None:
+    """An endpoint was saved, deleted or switched off: every process reads them again."""
+    global _active
+    _active = None
+    _endpoints.changed()
+
+
+def endpoints_forget() -> None:
+    """Make this process read the endpoints again (tests roll back the rows it read)."""
+    global _active
+    _active = None
+    _endpoints.expire()
 
 
 def webhooks_emit(emissions: Sequence[Emission], *, endpoints: list[Endpoint] | None = None) -> int:
@@ -441,6 +468,7 @@ def _disable(endpoint: Endpoint, reason: str) -> None:
     Endpoint.objects.filter(pk=endpoint.pk).update(
         active=False, disabled_at=now, disabled_reason=endpoint.disabled_reason, updated_at=now
     )
+    endpoints_changed()
     Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
         status=DeliveryStatus.CANCELLED, leased_until=None, lease_token=None, finished_at=now
     )
