@@ -10,12 +10,12 @@ from django.conf import settings
 from django.db import connection
 
 from consentry.redis import get_redis
-from consentry.streams import stream_backlog, stream_oldest_ms
+from consentry.streams import Shard, shards_read, stream_backlog, stream_oldest_ms
 
 
-def _lag_seconds(client: Any) -> float:
+def _lag_seconds(client: Any, shards: list[Shard]) -> float:
     """Age of the oldest entry still in the stream (its id is its arrival time in ms)."""
-    milliseconds = stream_oldest_ms(client)
+    milliseconds = stream_oldest_ms(client, shards)
     if milliseconds is None:
         return 0.0
     return max(0.0, round(time.time() - milliseconds / 1000, 1))
@@ -49,8 +49,9 @@ def health_check() -> tuple[bool, dict[str, Any]]:
         try:
             client.ping()
             report["redis"] = "ok"
-            report["backlog"] = stream_backlog(client)
-            report["lag_seconds"] = _lag_seconds(client)
+            shards = shards_read(client)  # once for both figures
+            report["backlog"] = stream_backlog(client, shards)
+            report["lag_seconds"] = _lag_seconds(client, shards)
             degraded |= report["lag_seconds"] > settings.DRAIN_LAG_DEGRADED_S
         except Exception as exc:
             report["redis"] = f"error: {type(exc).__name__}"

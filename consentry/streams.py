@@ -96,18 +96,18 @@ class _RoundRobin:
 shard_next = _RoundRobin().next
 
 
-def stream_backlog(client: redis.Redis) -> int:
-    """Entries waiting in every shard."""
-    shards = shards_read(client)
+def stream_backlog(client: redis.Redis, shards: list[Shard] | None = None) -> int:
+    """Entries waiting in every shard (`shards`: shards_read's answer, when the caller has it)."""
+    shards = shards_read(client) if shards is None else shards
     pipe = client.pipeline(transaction=False)
     for shard in shards:
         pipe.xlen(shard.stream)
     return sum(int(length) for length in pipe.execute())
 
 
-def stream_oldest_ms(client: redis.Redis) -> int | None:
+def stream_oldest_ms(client: redis.Redis, shards: list[Shard] | None = None) -> int | None:
     """Arrival time (ms) of the oldest entry in any shard; None when all are empty."""
-    shards = shards_read(client)
+    shards = shards_read(client) if shards is None else shards
     pipe = client.pipeline(transaction=False)
     for shard in shards:
         pipe.xrange(shard.stream, min="-", max="+", count=1)
