@@ -1433,8 +1433,8 @@ def teardown(procs: Processes, *, outcome: str, run_dir: Path, keep_logs: bool =
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_alone(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """`run(args)` while no other benchmark runs on this machine; 2 at once otherwise."""
     with exclusive_run() as alone:
         if not alone:
             log(
@@ -1443,6 +1443,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         return run(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_alone(run, parse_args(argv))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -53,8 +53,8 @@ from bench.run import (
     cpu_line,
     cpu_model,
     default_workers,
-    exclusive_run,
     log,
+    run_alone,
     server_line,
     smoke_test,
     stack_start,
@@ -251,11 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--start 100..100000, --step 1.05..3, --seconds 10..300")
     if not (2 <= args.connections <= 4096 and 1 <= args.max_trials <= 30):
         parser.error("--connections 2..4096, --max-trials 1..30")
-    with exclusive_run() as alone:
-        if not alone:
-            log("another benchmark is running on this machine: try again when it is done")
-            return 2
-        return run(args)
+    return run_alone(run, args)
 
 
 if __name__ == "__main__":

@@ -62,11 +62,11 @@ from bench.run import (
     cpu_model,
     database_drop,
     database_recreate,
-    exclusive_run,
     free_port,
     gunicorn_argv,
     log,
     production_env,
+    run_alone,
     wait_http_ok,
     wrk_run,
 )
@@ -540,11 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.emit:
         emit(args.emit, args.url, Path(args.out))
         return 0
-    with exclusive_run() as alone:
-        if not alone:
-            log("another benchmark is running on this machine: try again when it is done")
-            return 2
-        return run(args)
+    return run_alone(run, args)
 
 
 if __name__ == "__main__":
